@@ -1,0 +1,1 @@
+"""Deployment assets; `infra.migrations` ships the numbered SQL schema files."""

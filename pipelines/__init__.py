@@ -1,0 +1,1 @@
+"""Batch pipelines: simulate, replay, train, backtest, benchmarks."""

@@ -1,0 +1,1 @@
+"""Benchmarks behind `precursor bench`: ratios measured within one run, never absolute gates."""

@@ -1,0 +1,1 @@
+"""The `precursor` command line: one subcommand per stage."""

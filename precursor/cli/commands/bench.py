@@ -1,0 +1,58 @@
+"""`precursor bench`: throughput ratios measured in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `bench` and its targets to the CLI."""
+    p = sub.add_parser(
+        "bench",
+        help="measure throughput as ratios within one run",
+        description="Benchmarks run against a throw-away embedded database and "
+        "broker, so figures from different runs are comparable.",
+    )
+    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    ingest = targets.add_parser("ingest", help="raw COPY rate vs end-to-end Kafka ingest rate")
+    ingest.add_argument("--samples", type=_positive, default=500_000, help="samples (500000)")
+    ingest.add_argument(
+        "--tags-per-message", type=_positive, default=10, help="tags in one snapshot message (10)"
+    )
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    ingest.set_defaults(run=run_ingest)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """Run the ingest benchmark and print its figures."""
+    from pipelines.bench.ingest import run_bench_ingest
+
+    result = run_bench_ingest(args.settings, args.samples, args.tags_per_message, quiet=args.json)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"samples                        {result['samples']:>12,}  "
+        f"({result['messages']:,} messages x {result['tags_per_message']} tags)"
+    )
+    print(f"(a) COPY + ON CONFLICT         {result['copy_on_conflict_rows_per_s']:>12,} rows/s")
+    print(f"(c) COPY into indexed table    {result['copy_plain_rows_per_s']:>12,} rows/s")
+    print(f"(b) Kafka -> ingest -> DB      {result['ingest_rows_per_s']:>12,} rows/s")
+    print(
+        f"ratio (b)/(a)                  {result['ratio_ingest_vs_copy_on_conflict']:>12}  "
+        "(goal >= 0.6)"
+    )
+    print(f"ratio (b)/(c)                  {result['ratio_ingest_vs_copy_plain']:>12}")
+    print(f"ingest peak RSS                {result['ingest_peak_rss_mb']:>9} MB  (goal < 500 MB)")
+    return 0

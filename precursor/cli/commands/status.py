@@ -1,0 +1,58 @@
+"""`precursor status`: what runs where, and whether it answers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from precursor.core.endpoints import read_endpoints
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `status` to the CLI."""
+    p = sub.add_parser(
+        "status",
+        help="show the running stack and whether it answers",
+        description="Read endpoints.json of a running `up` and probe each part.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Probe database and API; exit 1 when nothing runs."""
+    import httpx
+    import psycopg
+
+    found = read_endpoints(args.settings.endpoints_path)
+    if found is None:
+        report = {"running": False, "endpoints": str(args.settings.endpoints_path)}
+        print(json.dumps(report) if args.json else "no running stack (start `precursor up`)")
+        return 1
+    report: dict = {"running": True, "pid": found.pid, **found.__dict__}
+    try:
+        with psycopg.connect(found.database_url, connect_timeout=3) as conn:
+            counts = {
+                t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("assets", "signal_samples", "alarms", "dispatch_events", "incidents")
+            }
+        report["database"] = {"ok": True, "rows": counts}
+    except psycopg.Error as exc:
+        report["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
+    if found.api_url:
+        try:
+            report["api"] = {
+                "ok": httpx.get(f"{found.api_url}/readyz", timeout=3).status_code == 200
+            }
+        except httpx.HTTPError as exc:
+            report["api"] = {"ok": False, "error": str(exc)}
+    if args.json:
+        print(json.dumps(report, default=str))
+    else:
+        print(f"stack pid {found.pid}")
+        print(f"  database  {found.database_url}  ok={report['database']['ok']}")
+        for table, n in report["database"].get("rows", {}).items():
+            print(f"    {table:16s} {n:>12,}")
+        print(f"  kafka     {found.kafka_bootstrap}")
+        print(f"  api       {found.api_url or '-'}  ok={report.get('api', {}).get('ok', '-')}")
+    return 0

@@ -1,0 +1,69 @@
+"""Entry point of the `precursor` command: parsing, logging, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from precursor import __version__
+from precursor.core.errors import PrecursorError
+
+logger = logging.getLogger("precursor")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _configure_logging(level: str, debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        for noisy in ("kafka", "httpx", "uvicorn.access", "alembic", "mlflow"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands; each module adds its own arguments."""
+    from precursor.cli import commands
+
+    parser = _Parser(
+        prog="precursor",
+        description="Predictive incident analytics over equipment telemetry.",
+    )
+    parser.add_argument("--version", action="version", version=f"precursor {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose logs and full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for register in commands.REGISTRY:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; PrecursorError becomes a one-line message and exit code 1."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        from precursor.core.settings import load_settings
+
+        settings = load_settings()
+        _configure_logging(settings.log_level, args.debug)
+        args.settings = settings
+        return int(run(args) or 0)
+    except PrecursorError as exc:
+        if args.debug:
+            raise
+        print(f"precursor {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

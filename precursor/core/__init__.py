@@ -1,0 +1,1 @@
+"""What every service shares: settings, database access, message contracts, embedded runtime."""

@@ -1,0 +1,27 @@
+"""The product's exception hierarchy: one root, small meaningful subclasses."""
+
+from __future__ import annotations
+
+
+class PrecursorError(Exception):
+    """Root of every error Precursor raises on purpose; the CLI prints these as one line."""
+
+
+class ConfigurationError(PrecursorError):
+    """A setting is missing, unknown or inconsistent."""
+
+
+class RuntimeStartError(PrecursorError):
+    """An embedded service (PostgreSQL, broker) could not be started."""
+
+
+class DatabaseUnavailable(PrecursorError):
+    """The database cannot be reached: callers back off and retry (backpressure)."""
+
+
+class BrokerUnavailable(PrecursorError):
+    """The Kafka bootstrap address does not answer."""
+
+
+class MigrationError(PrecursorError):
+    """A schema migration failed or the recorded history does not match the files."""

@@ -1,0 +1,61 @@
+"""Every Prometheus metric Precursor exports, in one place; label values are bounded sets."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+logger = logging.getLogger(__name__)
+
+# -- ingest (labels: stream in {signals, alarms, dispatch, incidents}; table; error code) -----
+INGEST_CONSUMED = Counter(
+    "precursor_ingest_messages_consumed_total", "Kafka messages read by ingest", ["stream"]
+)
+INGEST_ROWS_WRITTEN = Counter(
+    "precursor_ingest_rows_written_total", "Rows newly stored by ingest", ["table"]
+)
+INGEST_DUPLICATES = Counter(
+    "precursor_ingest_duplicates_skipped_total",
+    "Rows already stored (redelivery or duplicate message) and skipped",
+    ["table"],
+)
+INGEST_DLQ = Counter(
+    "precursor_ingest_dlq_messages_total",
+    "Messages sent to a dead-letter topic",
+    ["stream", "error"],
+)
+INGEST_BATCH_SECONDS = Histogram(
+    "precursor_ingest_batch_seconds",
+    "Time to write one batch to the database and commit offsets",
+    ["stream"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+INGEST_BATCH_ROWS = Histogram(
+    "precursor_ingest_batch_rows",
+    "Rows per written batch",
+    ["stream"],
+    buckets=(1, 10, 100, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000),
+)
+INGEST_LAG = Gauge(
+    "precursor_ingest_consumer_lag",
+    "Messages between the committed position and the partition's high watermark",
+    ["topic", "partition"],
+)
+INGEST_DB_UNAVAILABLE = Counter(
+    "precursor_ingest_database_unavailable_total",
+    "Times a batch could not be written because the database was unreachable",
+    ["stream"],
+)
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
+    """Expose /metrics on `port` (0 disables); returns False if the port is taken."""
+    if port == 0:
+        return False
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        logger.warning("metrics port %s unavailable (%s); metrics not exported", port, exc)
+        return False
+    return True

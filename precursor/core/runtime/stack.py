@@ -1,0 +1,169 @@
+"""The whole local stack behind `precursor up`: database, broker, schema, topics, child services."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from precursor.core import db
+from precursor.core.endpoints import Endpoints, read_endpoints, write_endpoints
+from precursor.core.errors import RuntimeStartError
+from precursor.core.kafka import ensure_topics
+from precursor.core.migrate import migrate
+from precursor.core.runtime.broker import EmbeddedBroker
+from precursor.core.runtime.postgres import EmbeddedPostgres
+from precursor.core.runtime.processes import die_with_parent, stop_process
+from precursor.core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_RESTARTS = 5
+
+
+@dataclass
+class Service:
+    """A child process of the stack (ingest, scorer, API...), restarted if it dies."""
+
+    name: str
+    args: list[str]  # arguments of `python -m precursor`
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    restarts: int = 0
+    log_path: Path | None = None
+
+
+class Stack:
+    """Starts what is not configured externally, then the services; stops all in reverse."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.data_dir = settings.data_dir.resolve()
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: EmbeddedBroker | None = None
+        self.services: list[Service] = []
+        self.resolved: Settings = settings
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start_infrastructure(self) -> Settings:
+        """Database and broker (embedded unless configured), schema and topics."""
+        self._refuse_second_up()
+        update: dict[str, object] = {}
+        if self.settings.database_url is None:
+            self.postgres = EmbeddedPostgres(self.data_dir / "postgres").start()
+            update["database_url"] = SecretStr(self.postgres.url)
+            logger.info("embedded PostgreSQL on port %s", self.postgres.port)
+        if self.settings.kafka_bootstrap is None:
+            self.broker = EmbeddedBroker(self.data_dir / "logs").start()
+            update["kafka_bootstrap"] = self.broker.bootstrap
+            logger.info("embedded broker on %s", self.broker.bootstrap)
+        self.resolved = self.settings.model_copy(update=update)
+        with db.connect(self.resolved) as conn:
+            applied = migrate(conn, self.resolved)
+        if applied:
+            logger.info("applied migrations: %s", ", ".join(applied))
+        ensure_topics(self.resolved)
+        return self.resolved
+
+    def child_env(self) -> dict[str, str]:
+        """Environment for child services: the resolved endpoints, explicit."""
+        env = dict(os.environ)
+        assert self.resolved.database_url is not None and self.resolved.kafka_bootstrap
+        env["PRECURSOR_DATABASE_URL"] = self.resolved.database_url.get_secret_value()
+        env["PRECURSOR_KAFKA_BOOTSTRAP"] = self.resolved.kafka_bootstrap
+        env["PRECURSOR_MLFLOW_TRACKING_URI"] = self.resolved.resolved_mlflow_uri
+        env["PRECURSOR_DATA_DIR"] = str(self.data_dir)
+        return env
+
+    def start_service(self, service: Service) -> None:
+        """Start one child: `python -m precursor <args>`, logging to <data dir>/logs/<name>.log."""
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        service.log_path = logs / f"{service.name}.log"
+        env = {**self.child_env(), **service.env}
+        with open(service.log_path, "ab") as log:
+            service.proc = subprocess.Popen(
+                [sys.executable, "-m", "precursor", *service.args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),
+            )
+        if service not in self.services:
+            self.services.append(service)
+        logger.info("started %s (pid %s), log %s", service.name, service.proc.pid, service.log_path)
+
+    def announce(self, api_url: str | None) -> Endpoints:
+        """Write endpoints.json so other commands and people find this stack."""
+        assert self.resolved.database_url is not None and self.resolved.kafka_bootstrap
+        endpoints = Endpoints(
+            database_url=self.resolved.database_url.get_secret_value(),
+            kafka_bootstrap=self.resolved.kafka_bootstrap,
+            api_url=api_url,
+            mlflow_tracking_uri=self.resolved.resolved_mlflow_uri,
+            metrics_url=(
+                f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
+                if self.settings.metrics_port
+                else None
+            ),
+            pid=os.getpid(),
+        )
+        write_endpoints(self.settings.endpoints_path, endpoints)
+        return endpoints
+
+    # -- supervise and stop --------------------------------------------------------------------
+
+    def supervise(self) -> None:
+        """Restart a child that died on its own (with a limit), so one crash is not an outage."""
+        for service in self.services:
+            proc = service.proc
+            if proc is None or proc.poll() is None:
+                continue
+            if service.restarts >= MAX_RESTARTS:
+                raise RuntimeStartError(
+                    f"{service.name} keeps failing (exit {proc.returncode}); see {service.log_path}"
+                )
+            service.restarts += 1
+            logger.warning(
+                "%s exited with %s; restarting (%d/%d)",
+                service.name,
+                proc.returncode,
+                service.restarts,
+                MAX_RESTARTS,
+            )
+            time.sleep(min(2**service.restarts, 10))
+            self.start_service(service)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Services first (they finish their batches), then broker and database."""
+        for service in reversed(self.services):
+            if service.proc is not None:
+                code = stop_process(service.proc, signal.SIGTERM, timeout)
+                logger.info("stopped %s (exit %s)", service.name, code)
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        with contextlib.suppress(FileNotFoundError):
+            found = read_endpoints(self.settings.endpoints_path)
+            if found is None or found.pid == os.getpid():
+                self.settings.endpoints_path.unlink()
+
+    def _refuse_second_up(self) -> None:
+        running = read_endpoints(self.settings.endpoints_path)
+        if running is not None and running.pid != os.getpid():
+            raise RuntimeStartError(
+                f"another `precursor up` (pid {running.pid}) already runs with data dir "
+                f"{self.data_dir}; stop it or set PRECURSOR_DATA_DIR"
+            )

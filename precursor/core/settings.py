@@ -1,0 +1,128 @@
+"""Precursor settings: one frozen pydantic-settings class read from PRECURSOR_* variables."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from precursor.core.errors import ConfigurationError
+
+ENV_PREFIX = "PRECURSOR_"
+
+
+class Topics:
+    """The Kafka topic names in use, derived from settings."""
+
+    def __init__(self, signals: str, alarms: str, dispatch: str, incidents: str, alerts: str):
+        self.signals = signals
+        self.alarms = alarms
+        self.dispatch = dispatch
+        self.incidents = incidents
+        self.alerts = alerts
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Stream name -> topic for the four input streams."""
+        return {
+            "signals": self.signals,
+            "alarms": self.alarms,
+            "dispatch": self.dispatch,
+            "incidents": self.incidents,
+        }
+
+    def all_with_dlq(self) -> list[str]:
+        """Every topic the product uses, including each input's `.dlq` twin."""
+        names = list(self.inputs.values())
+        return [*names, *(dlq_topic(t) for t in names), self.alerts]
+
+
+def dlq_topic(topic: str) -> str:
+    """The dead-letter twin of a topic."""
+    return f"{topic}.dlq"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; unset database URL / bootstrap means the embedded default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", validate_default=True
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL/TimescaleDB URL; unset: embedded PostgreSQL"
+    )
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset: embedded Tansu broker"
+    )
+    data_dir: Path = Field(default=Path(".precursor"), description="embedded data, endpoints.json")
+
+    topic_signals: str = "plant.control.signals"
+    topic_alarms: str = "plant.control.alarms"
+    topic_dispatch: str = "plant.dispatch.events"
+    topic_incidents: str = "plant.hse.incidents"
+    topic_alerts: str = "precursor.alerts"
+    partitions: int = Field(default=6, ge=1, le=1024)
+
+    consumer_group: str = Field(default="precursor-ingest", min_length=1)
+    batch_size: int = Field(default=20_000, ge=1, le=1_000_000, description="rows per flush")
+    batch_max_age_s: float = Field(default=1.0, gt=0, le=300, description="flush age bound")
+    max_message_bytes: int = Field(default=1_048_576, ge=256)
+    kafka_session_timeout_ms: int = Field(
+        default=6000,
+        ge=500,
+        description="group session timeout; the embedded broker delays joins by about half",
+    )
+
+    metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 disables /metrics")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    mlflow_tracking_uri: str | None = None
+
+    retention_days: int = Field(default=730, ge=1, description="TimescaleDB raw-sample retention")
+    compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB compression age")
+    log_level: str = "INFO"
+
+    @cached_property
+    def topics(self) -> Topics:
+        """Topic names as one object."""
+        return Topics(
+            self.topic_signals,
+            self.topic_alarms,
+            self.topic_dispatch,
+            self.topic_incidents,
+            self.topic_alerts,
+        )
+
+    @property
+    def endpoints_path(self) -> Path:
+        """Where a running `precursor up` announces its endpoints."""
+        return self.data_dir / "endpoints.json"
+
+    @property
+    def resolved_mlflow_uri(self) -> str:
+        """MLflow tracking URI: explicit, else a sqlite store under the data dir."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+
+def _unknown_env_keys() -> list[str]:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; unknown PRECURSOR_* keys are one clear error."""
+    unknown = _unknown_env_keys()
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s) in the environment: {', '.join(unknown)}")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
+        raise ConfigurationError(f"invalid setting {field}: {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Precursor's long-running services: ingest, predict, api (data flows in that order)."""

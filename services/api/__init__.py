@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): health, readiness and metrics now; resources land per issue."""

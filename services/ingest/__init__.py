@@ -1,0 +1,1 @@
+"""Ingest: Kafka topics -> validated rows -> PostgreSQL/TimescaleDB, exactly once per row."""

@@ -1,0 +1,155 @@
+"""Batch writers per table: COPY straight in (fast) or via staging + ON CONFLICT (dedupe)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from precursor.core import contracts
+from precursor.core.errors import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one stream's rows land in one table."""
+
+    stream: str
+    table: str
+    columns: tuple[str, ...]
+    pg_types: tuple[str, ...]
+    conflict: tuple[str, ...] | None  # None: rely on the table's unique constraint
+    asset_index: int
+    to_rows: Callable[[contracts._Message], list[tuple]]
+    # COPY straight into the uniquely indexed table first; only a batch that hits a
+    # duplicate (a redelivery) pays for the staging path. Worth it for the hot stream only.
+    copy_first: bool = False
+
+
+SPECS: dict[str, TableSpec] = {
+    "signals": TableSpec(
+        "signals", "signal_samples",
+        ("ts", "asset_id", "tag", "value", "quality"),
+        ("timestamptz", "text", "text", "float8", "text"),
+        ("asset_id", "tag", "ts"), 1, contracts.signal_rows, copy_first=True,
+    ),
+    "alarms": TableSpec(
+        "alarms", "alarms",
+        ("ts", "asset_id", "tag", "kind", "priority", "state", "code"),
+        ("timestamptz", "text", "text", "text", "int2", "text", "text"),
+        None, 1, lambda m: [contracts.alarm_row(m)],
+    ),
+    "dispatch": TableSpec(
+        "dispatch", "dispatch_events",
+        ("event_id", "ts", "asset_id", "state", "planned", "reason_code", "reason", "crew",
+         "operator"),
+        ("text", "timestamptz", "text", "text", "bool", "text", "text", "text", "text"),
+        ("event_id",), 2, lambda m: [contracts.dispatch_row(m)],
+    ),
+    "incidents": TableSpec(
+        "incidents", "incidents",
+        ("incident_id", "ts", "asset_id", "kind", "severity", "description", "source"),
+        ("text", "timestamptz", "text", "text", "int2", "text", "text"),
+        ("incident_id",), 2, lambda m: [contracts.incident_row(m)],
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class WriteResult:
+    """What one batch write did."""
+
+    inserted: int
+    duplicates: int
+
+
+class RowsRejected(Exception):
+    """The database refused the batch for a reason other than connectivity (bad data)."""
+
+
+class TableWriter:
+    """Writes batches of one stream's rows in a single transaction each."""
+
+    def __init__(self, pool: ConnectionPool, spec: TableSpec):
+        self.pool = pool
+        self.spec = spec
+        self._known_assets: set[str] = set()
+        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+        stage = sql.Identifier(f"stage_{spec.table}")
+        target = sql.Identifier(spec.table)
+        conflict = (
+            sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Identifier, spec.conflict)))
+            if spec.conflict
+            else sql.SQL("")
+        )
+        self._create_stage = sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ).format(stage, target)
+        self._copy_stage = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
+        self._copy_target = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, cols)
+        self._merge = sql.SQL(
+            "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT {} DO NOTHING"
+        ).format(target, cols, cols, stage, conflict)
+
+    def write(self, rows: Sequence[tuple]) -> WriteResult:
+        """Store rows exactly once; DatabaseUnavailable when the server cannot be reached,
+        RowsRejected when it refuses the data."""
+        if not rows:
+            return WriteResult(0, 0)
+        try:
+            with self.pool.connection() as conn:
+                with conn.transaction():
+                    new_assets = self._register_assets(conn, rows)
+                    inserted = self._insert(conn, rows)
+                self._known_assets.update(new_assets)
+                return WriteResult(inserted, len(rows) - inserted)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise DatabaseUnavailable(str(exc).strip().splitlines()[0] if str(exc) else "") from exc
+        except psycopg.Error as exc:
+            raise RowsRejected(f"{type(exc).__name__}: {exc}".strip()) from exc
+
+    def ping(self) -> bool:
+        """True when the database answers right now."""
+        try:
+            with self.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except (psycopg.Error, PoolTimeout):
+            return False
+
+    def _insert(self, conn: psycopg.Connection, rows: Sequence[tuple]) -> int:
+        if self.spec.copy_first:
+            try:
+                with conn.transaction():  # a savepoint: a duplicate undoes only this COPY
+                    self._copy(conn, self._copy_target, rows)
+                return len(rows)
+            except psycopg.errors.UniqueViolation:
+                logger.debug("%s: batch holds stored rows, deduplicating", self.spec.table)
+        conn.execute(self._create_stage)
+        self._copy(conn, self._copy_stage, rows)
+        return conn.execute(self._merge).rowcount
+
+    def _copy(
+        self, conn: psycopg.Connection, statement: sql.Composable, rows: Sequence[tuple]
+    ) -> None:
+        with conn.cursor() as cur, cur.copy(statement) as copy:
+            copy.set_types(list(self.spec.pg_types))
+            for row in rows:
+                copy.write_row(row)
+
+    def _register_assets(self, conn: psycopg.Connection, rows: Sequence[tuple]) -> set[str]:
+        idx = self.spec.asset_index
+        seen = {row[idx] for row in rows} - self._known_assets
+        if seen:
+            conn.execute(
+                "INSERT INTO assets (asset_id, name) SELECT a, a FROM unnest(%s::text[]) AS a "
+                "ON CONFLICT (asset_id) DO NOTHING",
+                (sorted(seen),),
+            )
+        return seen
