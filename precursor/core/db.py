@@ -26,6 +26,8 @@ def open_pool(
         max_size=max_size,
         open=False,
         kwargs={"autocommit": False},
+        # A restarted server leaves dead connections in the pool: check each on checkout.
+        check=ConnectionPool.check_connection,
         name="precursor",
     )
     try:

@@ -15,6 +15,9 @@ from precursor.core.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
+# How long a batch waits for a database connection before the loop backs off and rewinds.
+CONNECT_TIMEOUT_S = 5.0
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -103,7 +106,7 @@ class TableWriter:
         if not rows:
             return WriteResult(0, 0)
         try:
-            with self.pool.connection() as conn:
+            with self.pool.connection(timeout=CONNECT_TIMEOUT_S) as conn:
                 with conn.transaction():
                     new_assets = self._register_assets(conn, rows)
                     inserted = self._insert(conn, rows)
