@@ -41,6 +41,8 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "client_id": "precursor-producer",
     }
     config.update(overrides)
+    # Idempotence needs acks=all; say so instead of letting the client warn about it.
+    config.setdefault("enable_idempotence", config["acks"] in ("all", -1))
     try:
         return KafkaProducer(**config)
     except KafkaError as exc:

@@ -1,0 +1,1 @@
+"""Live scoring: features -> champion model -> risk scores and alerts (lands with issue #4)."""

@@ -1,0 +1,28 @@
+"""`precursor bench ingest --json` runs end to end and reports every figure (no speed gates)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def test_bench_ingest_json_reports_ratios_and_exact_rows() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "precursor", "bench", "ingest", "--samples", "20000", "--json"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["samples"] == 20_000 and figures["rows_stored_exactly"] is True
+    for key in ("copy_on_conflict_rows_per_s", "copy_plain_rows_per_s", "ingest_rows_per_s",
+                "ingest_peak_rss_mb"):  # fmt: skip
+        assert figures[key] > 0, key
+    expected = figures["ingest_rows_per_s"] / figures["copy_on_conflict_rows_per_s"]
+    assert figures["ratio_ingest_vs_copy_on_conflict"] == pytest.approx(expected, rel=0.01)

@@ -1,0 +1,130 @@
+"""`precursor up`: the embedded stack starts, takes outside data, stops leaving nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+import psycopg
+import pytest
+from kafka import KafkaProducer
+
+from tests.helpers import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def _start_up(data_dir: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    env.update({"PRECURSOR_DATA_DIR": str(data_dir), "PRECURSOR_METRICS_PORT": "0"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "precursor", "up", "--api-port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _wait_endpoints(data_dir: Path, proc: subprocess.Popen) -> dict:
+    path = data_dir / "endpoints.json"
+
+    def ready() -> bool:
+        assert proc.poll() is None, f"up exited early: {proc.stdout.read()}"
+        return path.exists()
+
+    wait_for(ready, 120, "endpoints.json")
+    return json.loads(path.read_text())
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _gone(procs: list[psutil.Process]) -> bool:
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
+
+
+def _stop(proc: subprocess.Popen, sig: int) -> float:
+    started = time.monotonic()
+    proc.send_signal(sig)
+    proc.wait(60)
+    return time.monotonic() - started
+
+
+def test_up_takes_outside_messages_and_stops_cleanly_then_reuses_its_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    up = _start_up(data_dir)
+    try:
+        endpoints = _wait_endpoints(data_dir, up)
+        for key in ("database_url", "kafka_bootstrap", "api_url", "mlflow_tracking_uri"):
+            assert endpoints[key], key
+        children = _tree(up.pid)
+        names = " ".join(" ".join(p.cmdline()) for p in children)
+        assert "postgres" in names and "tansu" in names and "ingest" in names and "serve" in names
+
+        producer = KafkaProducer(bootstrap_servers=endpoints["kafka_bootstrap"], acks="all")
+        for i in range(100):
+            value = {"asset_id": "CV-12", "ts": 1_772_000_000_000 + i * 1000,
+                     "signals": {"vibration_mm_s": 4.2, "bearing_temp_c": 71.5}}  # fmt: skip
+            producer.send("plant.control.signals", key=b"CV-12", value=orjson.dumps(value))
+        producer.send("plant.control.signals", key=b"CV-12", value=b"not json")
+        producer.flush()
+        producer.close()
+
+        def stored() -> int:
+            with psycopg.connect(endpoints["database_url"]) as conn:
+                return conn.execute("SELECT count(*) FROM signal_samples").fetchone()[0]
+
+        wait_for(lambda: stored() == 200, 60, "outside samples")
+        elapsed = _stop(up, signal.SIGINT)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0
+    assert elapsed < 30
+    wait_for(lambda: _gone(children), 10, "children to exit")
+    assert not (data_dir / "endpoints.json").exists()
+
+    again = _start_up(data_dir)
+    try:
+        endpoints = _wait_endpoints(data_dir, again)
+        second = _start_up(data_dir)  # a concurrent `up` on the same data dir is refused
+        out, _ = second.communicate(timeout=120)
+        assert second.returncode == 1 and "already runs" in out
+        with psycopg.connect(endpoints["database_url"]) as conn:
+            assert conn.execute("SELECT count(*) FROM signal_samples").fetchone()[0] == 200
+        children = _tree(again.pid)
+        assert _stop(again, signal.SIGTERM) < 30
+    finally:
+        if again.poll() is None:
+            again.kill()
+    assert again.returncode == 0
+    wait_for(lambda: _gone(children), 10, "children to exit")
+
+
+def test_up_killed_outright_leaves_no_orphans(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    up = _start_up(data_dir)
+    try:
+        _wait_endpoints(data_dir, up)
+        children = _tree(up.pid)
+        assert len(children) >= 4
+    finally:
+        up.kill()
+        up.wait(10)
+    wait_for(lambda: _gone(children), 30, "children of a SIGKILLed up to exit")
