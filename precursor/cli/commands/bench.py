@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from precursor.cli.commands.args import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `bench` and its targets to the CLI."""
@@ -16,22 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     ingest = targets.add_parser("ingest", help="raw COPY rate vs end-to-end Kafka ingest rate")
-    ingest.add_argument("--samples", type=_positive, default=500_000, help="samples (500000)")
+    ingest.add_argument("--samples", type=positive_int, default=500_000, help="samples (500000)")
     ingest.add_argument(
-        "--tags-per-message", type=_positive, default=10, help="tags in one snapshot message (10)"
+        "--tags-per-message",
+        type=positive_int,
+        default=10,
+        help="tags in one snapshot message (10)",
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(run=run_ingest)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return value
 
 
 def run_ingest(args: argparse.Namespace) -> int:

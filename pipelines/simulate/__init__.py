@@ -1,0 +1,1 @@
+"""A deterministic simulated mining / mineral-processing plant with real precursors."""

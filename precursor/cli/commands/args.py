@@ -1,0 +1,54 @@
+"""Argument types shared by subcommands: each turns bad input into a one-line argparse error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+
+def positive_int(text: str) -> int:
+    """A whole number > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
+    return value
+
+
+def timestamp(text: str) -> datetime:
+    """An RFC 3339 timestamp with an offset."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 timestamp: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"timestamp needs an offset (e.g. Z): {text!r}")
+    return value
+
+
+def destination(words: list[str]) -> tuple[str, Path | None]:
+    """`--to kafka` or `--to files DIR`."""
+    if words == ["kafka"]:
+        return "kafka", None
+    if len(words) == 2 and words[0] == "files":
+        return "files", Path(words[1])
+    print(
+        f"precursor: error: --to takes `kafka` or `files DIR`, not {' '.join(words)!r}",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
