@@ -59,7 +59,8 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in [
         Kind(
-            "cone_crusher", "CR",
+            "cone_crusher",
+            "CR",
             (
                 Tag("vibration_mm_s", 0.3, 1.8, 3.2, 0.25, hi=7.1, hihi=11.0),
                 Tag("bearing_temp_c", AMBIENT, 45, 60, 0.6, 45, hi=82, hihi=92),
@@ -70,11 +71,17 @@ KINDS: dict[str, Kind] = {
                 Tag("feed_rate_tph", 0.0, 0, 650, 25.0),
             ),
             ("bearing_wear", "overload_clogging", "electrical_fault"),
-            ("foreign_object",), 14, (6, 10), 0.8,
-            ("BLOCKED-CHUTE", "E-STOP", "TRAMP-METAL"), 5, "crushing",
+            ("foreign_object",),
+            14,
+            (6, 10),
+            0.8,
+            ("BLOCKED-CHUTE", "E-STOP", "TRAMP-METAL"),
+            5,
+            "crushing",
         ),
         Kind(
-            "belt_conveyor", "CV",
+            "belt_conveyor",
+            "CV",
             (
                 Tag("vibration_mm_s", 0.2, 1.2, 2.2, 0.2, hi=4.5, hihi=7.1),
                 Tag("bearing_temp_c", AMBIENT, 35, 42, 0.5, 40, hi=70, hihi=80),
@@ -84,11 +91,17 @@ KINDS: dict[str, Kind] = {
                 Tag("load_tph", 0.0, 0, 900, 35.0),
             ),
             ("bearing_wear", "overload_clogging", "electrical_fault"),
-            ("belt_tear",), 21, (4, 8), 0.6,
-            ("SPILLAGE", "BELT-MISALIGN", "E-STOP"), 4, "conveying",
+            ("belt_tear",),
+            21,
+            (4, 8),
+            0.6,
+            ("SPILLAGE", "BELT-MISALIGN", "E-STOP"),
+            4,
+            "conveying",
         ),
         Kind(
-            "ball_mill", "ML",
+            "ball_mill",
+            "ML",
             (
                 Tag("vibration_mm_s", 0.5, 2.5, 4.0, 0.3, hi=7.1, hihi=11.0),
                 Tag("bearing_temp_c", AMBIENT, 48, 62, 0.5, 60, hi=76, hihi=85),
@@ -99,11 +112,17 @@ KINDS: dict[str, Kind] = {
                 Tag("mill_load_pct", 0.0, 0, 38, 1.2, hi=46),
             ),
             ("bearing_wear", "overload_clogging", "electrical_fault"),
-            ("liner_bolt_failure",), 28, (8, 12), 0.2,
-            ("FEED-INTERRUPT", "E-STOP"), 5, "grinding",
+            ("liner_bolt_failure",),
+            28,
+            (8, 12),
+            0.2,
+            ("FEED-INTERRUPT", "E-STOP"),
+            5,
+            "grinding",
         ),
         Kind(
-            "slurry_pump", "PP",
+            "slurry_pump",
+            "PP",
             (
                 Tag("vibration_mm_s", 0.3, 2.0, 3.5, 0.3, hi=7.1, hihi=11.0),
                 Tag("bearing_temp_c", AMBIENT, 40, 50, 0.5, 40, hi=80, hihi=90),
@@ -114,11 +133,17 @@ KINDS: dict[str, Kind] = {
                 Tag("speed_rpm", 0.0, 980, 980, 5.0),
             ),
             ("bearing_wear", "overload_clogging", "electrical_fault"),
-            ("impeller_break",), 14, (4, 8), 0.4,
-            ("SUMP-LOW", "GLAND-WATER", "E-STOP"), 4, "flotation",
+            ("impeller_break",),
+            14,
+            (4, 8),
+            0.4,
+            ("SUMP-LOW", "GLAND-WATER", "E-STOP"),
+            4,
+            "flotation",
         ),
         Kind(
-            "haul_truck", "HT",
+            "haul_truck",
+            "HT",
             (
                 Tag("engine_temp_c", AMBIENT, 80, 92, 0.8, 15, hi=106, hihi=112),
                 Tag("hydraulic_pressure_bar", 0.0, 170, 190, 3.0, lo=150, lolo=135),
@@ -128,12 +153,18 @@ KINDS: dict[str, Kind] = {
                 Tag("speed_kmh", 0.0, 0, 25, 2.0),
             ),
             ("hydraulic_leak", "engine_overheat"),
-            ("tyre_damage",), 10, (3, 5), 1.5,
-            ("WAIT-SHOVEL", "DUMP-QUEUE", "OPERATOR-BREAK"), 3, "mine",
+            ("tyre_damage",),
+            10,
+            (3, 5),
+            1.5,
+            ("WAIT-SHOVEL", "DUMP-QUEUE", "OPERATOR-BREAK"),
+            3,
+            "mine",
             load="haul_cycle",
         ),
         Kind(
-            "overhead_crane", "OC",
+            "overhead_crane",
+            "OC",
             (
                 Tag("vibration_mm_s", 0.1, 0.8, 1.8, 0.15, hi=4.5, hihi=7.1),
                 Tag("motor_temp_c", AMBIENT, 45, 65, 0.6, 20, hi=100, hihi=115),
@@ -142,17 +173,32 @@ KINDS: dict[str, Kind] = {
                 Tag("load_t", 0.0, 0, 20, 0.5),
             ),
             ("bearing_wear", "electrical_fault"),
-            ("rope_damage",), 30, (4, 8), 0.5,
-            ("E-STOP", "AREA-CLEARANCE"), 3, "workshop",
+            ("rope_damage",),
+            30,
+            (4, 8),
+            0.5,
+            ("E-STOP", "AREA-CLEARANCE"),
+            3,
+            "workshop",
             load="lifts",
         ),
     ]
-}  # fmt: skip
+}
 
 # The order in which a plant is filled with kinds: a concentrator has more conveyors and pumps
 # than mills, and a fleet of trucks.
-MIX = ("belt_conveyor", "slurry_pump", "haul_truck", "cone_crusher", "belt_conveyor",
-       "haul_truck", "ball_mill", "slurry_pump", "overhead_crane", "haul_truck")  # fmt: skip
+MIX = (
+    "belt_conveyor",
+    "slurry_pump",
+    "haul_truck",
+    "cone_crusher",
+    "belt_conveyor",
+    "haul_truck",
+    "ball_mill",
+    "slurry_pump",
+    "overhead_crane",
+    "haul_truck",
+)
 
 SITE = "north-concentrator"
 CREWS = ("A", "B", "C", "D")

@@ -74,14 +74,22 @@ class Simulation:
         out.sort(key=lambda r: (r.get("ts") or r.get("onset"), r["asset_id"], r["type"]))
         return out
 
-    def emit(self, sink: Sink, *, pace_from: float | None = None, speed: float = 1.0,
-             progress: Callable[[int], None] | None = None,
-             stop: Callable[[], bool] | None = None) -> None:  # fmt: skip
+    def emit(
+        self,
+        sink: Sink,
+        *,
+        pace_from: float | None = None,
+        speed: float = 1.0,
+        progress: Callable[[int], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         """Render and send everything. From sim time `pace_from` on, emission follows the wall
         clock at `speed` x real time (the live demo); before it, as fast as possible."""
         cfg = self.config
-        renderers = [AssetRenderer(a, p, cfg.seed, cfg.interval_s, self.start_epoch)
-                     for a, p in zip(self.assets, self.plans, strict=True)]  # fmt: skip
+        renderers = [
+            AssetRenderer(a, p, cfg.seed, cfg.interval_s, self.start_epoch)
+            for a, p in zip(self.assets, self.plans, strict=True)
+        ]
         per_day = int(DAY // cfg.interval_s)
         total = cfg.samples_per_asset
         wall0 = None
@@ -92,8 +100,10 @@ class Simulation:
             rendered = [r.render(t) for r in renderers]
             events = self._events(lo, hi, rendered)
             stamps = [rfc3339(self.start_epoch, x) for x in t]
-            columns = [(a.asset_id, a.kind.tag_names, v.T.tolist())
-                       for a, (v, _) in zip(self.assets, rendered, strict=True)]  # fmt: skip
+            columns = [
+                (a.asset_id, a.kind.tag_names, v.T.tolist())
+                for a, (v, _) in zip(self.assets, rendered, strict=True)
+            ]
             e = 0
             for j, ts in enumerate(stamps):
                 now = t[j]
@@ -110,9 +120,15 @@ class Simulation:
                     if stop is not None and stop():
                         return
                 for asset_id, names, rows in columns:
-                    sink.send("signals", asset_id,
-                              {"asset_id": asset_id, "ts": ts,
-                               "signals": dict(zip(names, rows[j], strict=True))})  # fmt: skip
+                    sink.send(
+                        "signals",
+                        asset_id,
+                        {
+                            "asset_id": asset_id,
+                            "ts": ts,
+                            "signals": dict(zip(names, rows[j], strict=True)),
+                        },
+                    )
                 if progress is not None:
                     progress(len(columns))
             for _, stream, key, msg in events[e:]:
@@ -125,10 +141,17 @@ class Simulation:
             aid = asset.asset_id
             for ev in plan.dispatch:
                 if lo <= ev["t"] < hi:
-                    msg = {"event_id": ev["event_id"], "asset_id": aid,
-                           "ts": rfc3339(self.start_epoch, ev["t"]), "state": ev["state"],
-                           "planned": ev["planned"], "reason_code": ev["reason_code"],
-                           "reason": ev["reason"], "crew": ev["crew"], "operator": ev["operator"]}  # fmt: skip
+                    msg = {
+                        "event_id": ev["event_id"],
+                        "asset_id": aid,
+                        "ts": rfc3339(self.start_epoch, ev["t"]),
+                        "state": ev["state"],
+                        "planned": ev["planned"],
+                        "reason_code": ev["reason_code"],
+                        "reason": ev["reason"],
+                        "crew": ev["crew"],
+                        "operator": ev["operator"],
+                    }
                     out.append((ev["t"], "dispatch", aid, msg))
             for iv in plan.intervals:
                 if iv.cause not in ("failure", "sudden"):
@@ -137,23 +160,51 @@ class Simulation:
                 tag = TRIP_TAG.get(_mechanism_of(plan, iv.start)) or asset.kind.tag_names[0]
                 for when, state in ((iv.start, "active"), (iv.end, "cleared")):
                     if lo <= when < hi:
-                        out.append((when, "alarms", aid,
-                                    {"asset_id": aid, "ts": rfc3339(self.start_epoch, when),
-                                     "tag": tag, "kind": "TRIP", "priority": 1, "state": state,
-                                     "code": iv.reason_code}))  # fmt: skip
+                        out.append(
+                            (
+                                when,
+                                "alarms",
+                                aid,
+                                {
+                                    "asset_id": aid,
+                                    "ts": rfc3339(self.start_epoch, when),
+                                    "tag": tag,
+                                    "kind": "TRIP",
+                                    "priority": 1,
+                                    "state": state,
+                                    "code": iv.reason_code,
+                                },
+                            )
+                        )
             for when, tag, kind, prio, state, code in alarms:
-                msg = {"asset_id": aid, "ts": rfc3339(self.start_epoch, when), "tag": tag,
-                       "kind": kind, "priority": prio, "state": state}  # fmt: skip
+                msg = {
+                    "asset_id": aid,
+                    "ts": rfc3339(self.start_epoch, when),
+                    "tag": tag,
+                    "kind": kind,
+                    "priority": prio,
+                    "state": state,
+                }
                 if code:
                     msg["code"] = code
                 out.append((when, "alarms", aid, msg))
             for inc in plan.incidents:
                 if lo <= inc["t"] < hi:
-                    out.append((inc["t"], "incidents", aid,
-                                {"incident_id": inc["incident_id"], "asset_id": aid,
-                                 "ts": rfc3339(self.start_epoch, inc["t"]), "kind": inc["kind"],
-                                 "severity": inc["severity"],
-                                 "description": inc["description"]}))  # fmt: skip
+                    out.append(
+                        (
+                            inc["t"],
+                            "incidents",
+                            aid,
+                            {
+                                "incident_id": inc["incident_id"],
+                                "asset_id": aid,
+                                "ts": rfc3339(self.start_epoch, inc["t"]),
+                                "kind": inc["kind"],
+                                "severity": inc["severity"],
+                                "description": inc["description"],
+                            },
+                        )
+                    )
         out.sort(key=lambda x: (x[0], x[1], x[2], orjson.dumps(x[3])))
         return out
 

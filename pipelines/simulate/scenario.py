@@ -165,8 +165,17 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
             break
         if t >= 0:
             dur = rng.uniform(*kind.pm_hours) * H
-            majors.append(Interval(t, t + dur, "maintenance", True, f"PM-{kind.prefix}",
-                                   "planned maintenance", "pm"))  # fmt: skip
+            majors.append(
+                Interval(
+                    t,
+                    t + dur,
+                    "maintenance",
+                    True,
+                    f"PM-{kind.prefix}",
+                    "planned maintenance",
+                    "pm",
+                )
+            )
         pm_day += kind.pm_days
 
     # Precursor episodes and sudden failures, placed in time order without overlaps.
@@ -186,10 +195,17 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
             repair = (m.repair_h[0] + draws[0] * (m.repair_h[1] - m.repair_h[0])) * H
             if not _free(majors, t, t + repair):
                 continue
-            majors.append(Interval(t, t + repair, "down", False, m.reason_code, m.reason,
-                                   "sudden"))  # fmt: skip
-            plan.truth.append({"type": "incident", "source": "dispatch", "asset_id": asset.asset_id,
-                               "t": t, "mechanism": mech, "precursor_onset": None})  # fmt: skip
+            majors.append(Interval(t, t + repair, "down", False, m.reason_code, m.reason, "sudden"))
+            plan.truth.append(
+                {
+                    "type": "incident",
+                    "source": "dispatch",
+                    "asset_id": asset.asset_id,
+                    "t": t,
+                    "mechanism": mech,
+                    "precursor_onset": None,
+                }
+            )
             busy_until = t + repair
             continue
         m = MECHANISMS[mech]
@@ -203,14 +219,29 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
         elif outcome == "intervention":
             end = t + lead * (0.45 + 0.4 * draws[3])
             dur = (1 + 3 * draws[4]) * H
-            stop = Interval(end, end + dur, "maintenance", True, f"INSPECT-{m.reason_code}",
-                            f"inspection: {m.reason} suspected", "intervention")  # fmt: skip
+            stop = Interval(
+                end,
+                end + dur,
+                "maintenance",
+                True,
+                f"INSPECT-{m.reason_code}",
+                f"inspection: {m.reason} suspected",
+                "intervention",
+            )
             ep = Episode(asset.asset_id, mech, t, end, "intervention", lead)
         else:
             end = t + lead * (0.3 + 0.4 * draws[3])
             stop = None
-            ep = Episode(asset.asset_id, mech, t, end, "self_resolved", lead,
-                         amplitude=0.35 + 0.25 * draws[4], shape="bump")  # fmt: skip
+            ep = Episode(
+                asset.asset_id,
+                mech,
+                t,
+                end,
+                "self_resolved",
+                lead,
+                amplitude=0.35 + 0.25 * draws[4],
+                shape="bump",
+            )
         horizon_end = stop.end if stop else end
         if horizon_end > horizon:
             continue
@@ -230,8 +261,16 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
             majors.append(stop)
         busy_until = (stop.end if stop else ep.end) + 6 * H
         if ep.outcome == "failure":
-            plan.truth.append({"type": "incident", "source": "dispatch", "asset_id": asset.asset_id,
-                               "t": ep.end, "mechanism": mech, "precursor_onset": ep.onset})  # fmt: skip
+            plan.truth.append(
+                {
+                    "type": "incident",
+                    "source": "dispatch",
+                    "asset_id": asset.asset_id,
+                    "t": ep.end,
+                    "mechanism": mech,
+                    "precursor_onset": ep.onset,
+                }
+            )
     majors.sort(key=lambda iv: iv.start)
 
     # Minor stops in the running gaps: short unplanned stops, idle and standby periods.
@@ -270,9 +309,17 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
     _dispatch_events(plan, start_epoch, horizon)
     _hse_incidents(plan, rng, start_epoch, horizon, seed)
     for ep in plan.episodes:
-        plan.truth.append({"type": "episode", "asset_id": asset.asset_id, "mechanism": ep.mechanism,
-                           "onset": ep.onset, "end": ep.end, "outcome": ep.outcome,
-                           "lead_h": round(ep.lead_s / H, 3)})  # fmt: skip
+        plan.truth.append(
+            {
+                "type": "episode",
+                "asset_id": asset.asset_id,
+                "mechanism": ep.mechanism,
+                "onset": ep.onset,
+                "end": ep.end,
+                "outcome": ep.outcome,
+                "lead_h": round(ep.lead_s / H, 3),
+            }
+        )
     return plan
 
 
@@ -293,9 +340,16 @@ def _dispatch_events(plan: AssetPlan, start_epoch: float, horizon: float) -> Non
         nonlocal seq
         crew = crew_at(start_epoch, t)
         seq += 1
-        return {"t": t, "event_id": f"{asset.asset_id}-{seq:06d}", "state": state,
-                "planned": planned, "reason_code": code, "reason": reason, "crew": crew,
-                "operator": f"op-{crew}{asset.index % 9 + 1}"}  # fmt: skip
+        return {
+            "t": t,
+            "event_id": f"{asset.asset_id}-{seq:06d}",
+            "state": state,
+            "planned": planned,
+            "reason_code": code,
+            "reason": reason,
+            "crew": crew,
+            "operator": f"op-{crew}{asset.index % 9 + 1}",
+        }
 
     plan.dispatch.append(event(0.0, "running", False, None, None))
     for iv in plan.intervals:
@@ -308,14 +362,18 @@ def _dispatch_events(plan: AssetPlan, start_epoch: float, horizon: float) -> Non
                     truth["event_id"] = plan.dispatch[-2 if iv.end < horizon else -1]["event_id"]
 
 
-HSE_KINDS = (("near_miss", 0.7, (1, 3)), ("stop_work", 0.18, (2, 3)), ("injury", 0.06, (2, 4)),
-             ("equipment_damage", 0.06, (2, 4)))  # fmt: skip
+HSE_KINDS = (
+    ("near_miss", 0.7, (1, 3)),
+    ("stop_work", 0.18, (2, 3)),
+    ("injury", 0.06, (2, 4)),
+    ("equipment_damage", 0.06, (2, 4)),
+)
 
 
 def _hse_incidents(
     plan: AssetPlan, rng: np.random.Generator, start_epoch: float, horizon: float, seed: int
 ) -> None:
-    """Thinned Poisson process: more likely while degraded, in maintenance, on the contractor crew."""
+    """Thinned Poisson process: likelier when degraded, in maintenance, on the contractor crew."""
     top = HSE_PER_DAY * HSE_DEGRADED_FACTOR * HSE_CONTRACTOR_FACTOR * HSE_MAINTENANCE_FACTOR
     times = _poisson_times(rng, top / DAY, horizon)
     n = 0
@@ -340,15 +398,30 @@ def _hse_incidents(
         severity = int(severities[0] + math.floor(u[2] * (severities[1] - severities[0] + 1)))
         n += 1
         incident_id = f"hse-{seed}-{plan.asset.asset_id}-{n:04d}"
-        plan.incidents.append({"t": t, "incident_id": incident_id, "kind": kind,
-                               "severity": severity, "crew": crew,
-                               "description": f"{kind.replace('_', ' ')} during "
-                                              f"{'degraded running' if episode else 'operation'}"
-                                              f" (crew {crew})"})  # fmt: skip
-        plan.truth.append({"type": "incident", "source": "hse", "asset_id": plan.asset.asset_id,
-                           "t": t, "incident_id": incident_id, "kind": kind,
-                           "mechanism": episode.mechanism if episode else None,
-                           "precursor_onset": episode.onset if episode else None})  # fmt: skip
+        plan.incidents.append(
+            {
+                "t": t,
+                "incident_id": incident_id,
+                "kind": kind,
+                "severity": severity,
+                "crew": crew,
+                "description": f"{kind.replace('_', ' ')} during "
+                f"{'degraded running' if episode else 'operation'}"
+                f" (crew {crew})",
+            }
+        )
+        plan.truth.append(
+            {
+                "type": "incident",
+                "source": "hse",
+                "asset_id": plan.asset.asset_id,
+                "t": t,
+                "incident_id": incident_id,
+                "kind": kind,
+                "mechanism": episode.mechanism if episode else None,
+                "precursor_onset": episode.onset if episode else None,
+            }
+        )
 
 
 def _hse_kind(u: float) -> tuple[str, tuple[int, int]]:

@@ -21,20 +21,35 @@ DEADBAND = 0.01  # alarm hysteresis as a share of the limit: small, so alarms ch
 # How each mechanism moves tags at degradation d in 0..1: ("mul", k): value * (1 + k d);
 # ("add", k): target + k d (temperatures, before their thermal lag).
 EFFECTS: dict[str, dict[str, tuple[str, float]]] = {
-    "bearing_wear": {"vibration_mm_s": ("mul", 1.8), "bearing_temp_c": ("add", 22.0),
-                     "motor_temp_c": ("add", 14.0)},
-    "overload_clogging": {"motor_current_a": ("mul", 0.28), "hydraulic_pressure_bar": ("mul", 0.45),
-                          "mill_load_pct": ("mul", 0.25), "discharge_pressure_bar": ("mul", 0.4),
-                          "flow_m3_h": ("mul", -0.35), "load_tph": ("mul", 0.15),
-                          "feed_rate_tph": ("mul", -0.2), "bearing_temp_c": ("add", 4.0)},
+    "bearing_wear": {
+        "vibration_mm_s": ("mul", 1.8),
+        "bearing_temp_c": ("add", 22.0),
+        "motor_temp_c": ("add", 14.0),
+    },
+    "overload_clogging": {
+        "motor_current_a": ("mul", 0.28),
+        "hydraulic_pressure_bar": ("mul", 0.45),
+        "mill_load_pct": ("mul", 0.25),
+        "discharge_pressure_bar": ("mul", 0.4),
+        "flow_m3_h": ("mul", -0.35),
+        "load_tph": ("mul", 0.15),
+        "feed_rate_tph": ("mul", -0.2),
+        "bearing_temp_c": ("add", 4.0),
+    },
     "electrical_fault": {"winding_temp_c": ("add", 12.0), "motor_temp_c": ("add", 12.0)},
-    "hydraulic_leak": {"hydraulic_pressure_bar": ("mul", -0.25),
-                       "hydraulic_oil_temp_c": ("add", 10.0)},
+    "hydraulic_leak": {
+        "hydraulic_pressure_bar": ("mul", -0.25),
+        "hydraulic_oil_temp_c": ("add", 10.0),
+    },
     "engine_overheat": {"engine_temp_c": ("add", 18.0), "oil_pressure_bar": ("mul", -0.15)},
-}  # fmt: skip
-TRIP_TAG = {"bearing_wear": "vibration_mm_s", "overload_clogging": "motor_current_a",
-            "electrical_fault": "motor_current_a", "hydraulic_leak": "hydraulic_pressure_bar",
-            "engine_overheat": "engine_temp_c"}  # fmt: skip
+}
+TRIP_TAG = {
+    "bearing_wear": "vibration_mm_s",
+    "overload_clogging": "motor_current_a",
+    "electrical_fault": "motor_current_a",
+    "hydraulic_leak": "hydraulic_pressure_bar",
+    "engine_overheat": "engine_temp_c",
+}
 PRIORITY = {"HIHI": 1, "LOLO": 1, "TRIP": 1, "FAULT": 2, "HI": 3, "LO": 3}
 
 
@@ -42,15 +57,17 @@ def ambient(abs_seconds: np.ndarray) -> np.ndarray:
     """Site air temperature: a daily cycle (peak 15:00 UTC) on a yearly one, in deg C."""
     day_frac = (abs_seconds % DAY) / DAY
     year_frac = (abs_seconds / (365.25 * DAY)) % 1.0
-    return (16 + 7 * np.sin(2 * np.pi * (day_frac - 9 / 24))
-            + 6 * np.sin(2 * np.pi * (year_frac - 0.3)))  # fmt: skip
+    return (
+        16 + 7 * np.sin(2 * np.pi * (day_frac - 9 / 24)) + 6 * np.sin(2 * np.pi * (year_frac - 0.3))
+    )
 
 
 class AssetRenderer:
     """Tag values and alarms of one asset, window after window."""
 
-    def __init__(self, asset: Asset, plan: AssetPlan, seed: int, interval_s: float,
-                 start_epoch: float):  # fmt: skip
+    def __init__(
+        self, asset: Asset, plan: AssetPlan, seed: int, interval_s: float, start_epoch: float
+    ):
         self.asset = asset
         self.kind = asset.kind
         self.plan = plan
@@ -67,7 +84,7 @@ class AssetRenderer:
         self.scale = 1 + 0.05 * self.rng.standard_normal(n)
 
     def render(self, t: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
-        """Values [tags x samples] at sim times `t`, and alarms (t, tag, kind, prio, state, code)."""
+        """Values [tags x samples] at sim times `t`; alarms as (t, tag, kind, prio, state, code)."""
         n = t.size
         abs_t = self.start_epoch + t
         running = self.plan.running_at(t)
@@ -75,8 +92,9 @@ class AssetRenderer:
         load = self._load(t, abs_t, running)
         degr = self.plan.degradation(t)
         white = self.rng.standard_normal((len(self.kind.tags), n))
-        noise, self.noise_zi = lfilter([1 - NOISE_PHI], [1, -NOISE_PHI], white, axis=1,
-                                       zi=self.noise_zi * 1.0)  # fmt: skip
+        noise, self.noise_zi = lfilter(
+            [1 - NOISE_PHI], [1, -NOISE_PHI], white, axis=1, zi=self.noise_zi * 1.0
+        )
         spikes = self._spikes(degr.get("electrical_fault"), running, n)
         values = np.empty((len(self.kind.tags), n))
         for i, tag in enumerate(self.kind.tags):
@@ -88,8 +106,9 @@ class AssetRenderer:
 
     def _load(self, t: np.ndarray, abs_t: np.ndarray, running: np.ndarray) -> np.ndarray:
         white = self.rng.standard_normal(t.size)
-        ar, self.load_zi = lfilter([math.sqrt(1 - LOAD_PHI**2)], [1, -LOAD_PHI], white,
-                                   zi=self.load_zi)  # fmt: skip
+        ar, self.load_zi = lfilter(
+            [math.sqrt(1 - LOAD_PHI**2)], [1, -LOAD_PHI], white, zi=self.load_zi
+        )
         if self.kind.load == "haul_cycle":
             cycle = ((abs_t / 60.0 + self.phase * 10) % 36.0) / 36.0
             load = np.select([cycle < 0.45, cycle < 0.55, cycle < 0.95], [1.0, 0.3, 0.5], 0.3)
@@ -110,8 +129,17 @@ class AssetRenderer:
         p = np.where(level > 0, 0.02 + 0.3 * level, 0.0)
         return np.where((u < p) & running, size, 1.0)
 
-    def _tag(self, i: int, tag: Tag, load: np.ndarray, running: np.ndarray, amb: np.ndarray,
-             degr: dict[str, np.ndarray], noise: np.ndarray, spikes: np.ndarray) -> np.ndarray:  # fmt: skip
+    def _tag(
+        self,
+        i: int,
+        tag: Tag,
+        load: np.ndarray,
+        running: np.ndarray,
+        amb: np.ndarray,
+        degr: dict[str, np.ndarray],
+        noise: np.ndarray,
+        spikes: np.ndarray,
+    ) -> np.ndarray:
         scale = self.scale[i]
         on = (tag.idle + (tag.full - tag.idle) * load) * scale
         if tag.name in ("belt_speed_m_s", "speed_rpm", "lube_pressure_bar"):
@@ -149,12 +177,17 @@ class AssetRenderer:
             out = np.where(running, out, np.abs(out))  # stopped pumps read ~0, never negative
         return out
 
-    def _alarms(self, t: np.ndarray, values: np.ndarray, running: np.ndarray,
-                spikes: np.ndarray) -> list[tuple]:  # fmt: skip
+    def _alarms(
+        self, t: np.ndarray, values: np.ndarray, running: np.ndarray, spikes: np.ndarray
+    ) -> list[tuple]:
         out: list[tuple] = []
         for i, tag in enumerate(self.kind.tags):
-            for kind, limit, above in (("HI", tag.hi, True), ("HIHI", tag.hihi, True),
-                                       ("LO", tag.lo, False), ("LOLO", tag.lolo, False)):  # fmt: skip
+            for kind, limit, above in (
+                ("HI", tag.hi, True),
+                ("HIHI", tag.hihi, True),
+                ("LO", tag.lo, False),
+                ("LOLO", tag.lolo, False),
+            ):
                 if limit is None:
                     continue
                 out += self._hysteresis(t, values[i], running, tag.name, kind, limit, above)
@@ -163,12 +196,21 @@ class AssetRenderer:
             for j in np.flatnonzero(spikes > 1.0):
                 out.append((float(t[j]), "motor_current_a", "FAULT", 2, "active", "EF-INS"))
                 if j + 1 < t.size:
-                    out.append((float(t[j + 1]), "motor_current_a", "FAULT", 2, "cleared",
-                                "EF-INS"))  # fmt: skip
+                    out.append(
+                        (float(t[j + 1]), "motor_current_a", "FAULT", 2, "cleared", "EF-INS")
+                    )
         return out
 
-    def _hysteresis(self, t: np.ndarray, v: np.ndarray, running: np.ndarray, tag: str, kind: str,
-                    limit: float, above: bool) -> list[tuple]:  # fmt: skip
+    def _hysteresis(
+        self,
+        t: np.ndarray,
+        v: np.ndarray,
+        running: np.ndarray,
+        tag: str,
+        kind: str,
+        limit: float,
+        above: bool,
+    ) -> list[tuple]:
         band = abs(limit) * DEADBAND
         on = v > limit if above else v < limit
         off = v < limit - band if above else v > limit + band
@@ -184,5 +226,7 @@ class AssetRenderer:
         change = np.flatnonzero(np.diff(filled))
         self.alarm_on[(tag, kind)] = bool(filled[-1])
         prio = PRIORITY[kind]
-        return [(float(t[j]), tag, kind, prio, "active" if filled[j + 1] else "cleared", None)
-                for j in change]  # fmt: skip
+        return [
+            (float(t[j]), tag, kind, prio, "active" if filled[j + 1] else "cleared", None)
+            for j in change
+        ]
