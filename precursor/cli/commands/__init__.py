@@ -1,11 +1,21 @@
 """Subcommand registry: each module adds its parser and a `run(args) -> exit code`."""
 
-from precursor.cli.commands import bench, ingest, migrate, serve, simulate, status, up
+from precursor.cli.commands import (
+    bench,
+    ingest,
+    migrate,
+    replay,
+    serve,
+    simulate,
+    status,
+    up,
+)
 
 REGISTRY = [
     up.register,
     migrate.register,
     simulate.register,
+    replay.register,
     ingest.register,
     serve.register,
     bench.register,

@@ -15,10 +15,12 @@ from precursor.cli.commands.args import destination, positive_float, positive_in
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `simulate` to the CLI."""
     p = sub.add_parser(
-        "simulate", help="simulate a plant (signals, alarms, dispatch, HSE) with ground truth",
+        "simulate",
+        help="simulate a plant (signals, alarms, dispatch, HSE) with ground truth",
         description="Deterministic for a given --seed: the same arguments give byte-identical "
-                    "files. Ground truth (every incident with its mechanism and precursor onset, "
-                    "every recovering episode) is written beside the data.")  # fmt: skip
+        "files. Ground truth (every incident with its mechanism and precursor onset, "
+        "every recovering episode) is written beside the data.",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (7)")
     p.add_argument("--assets", type=positive_int, default=40, help="number of assets (40)")
     p.add_argument("--days", type=positive_float, default=30.0, help="simulated days (30)")
@@ -73,8 +75,13 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.simulate.sinks import FileSink, KafkaSink
 
     mode, directory = destination(args.to)
-    config = SimConfig(seed=args.seed, assets=args.assets, days=args.days,
-                       interval_s=args.interval, start=args.start or DEFAULT_START)  # fmt: skip
+    config = SimConfig(
+        seed=args.seed,
+        assets=args.assets,
+        days=args.days,
+        interval_s=args.interval,
+        start=args.start or DEFAULT_START,
+    )
     sim = Simulation(config)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -96,17 +103,20 @@ def run(args: argparse.Namespace) -> int:
     truth_path = args.truth if (args.truth and mode == "kafka") else out_dir / "ground_truth.jsonl"
     write_jsonl(truth_path, sim.ground_truth())
     write_jsonl(out_dir / "assets.jsonl", sim.registry())
-    manifest = {"seed": config.seed, "assets": config.assets, "days": config.days,
-                "interval_s": config.interval_s,
-                "start": config.start.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    manifest = {
+        "seed": config.seed,
+        "assets": config.assets,
+        "days": config.days,
+        "interval_s": config.interval_s,
+        "start": config.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
     pace_from = args.backfill_days * 86400.0 if args.realtime else None
     total = config.samples_per_asset * config.assets
     bar = tqdm(total=total, unit="snap", desc="simulate", disable=args.realtime, mininterval=0.5)
     try:
-        sim.emit(sink, pace_from=pace_from, speed=args.speed, progress=bar.update,
-                 stop=stop.is_set)  # fmt: skip
+        sim.emit(sink, pace_from=pace_from, speed=args.speed, progress=bar.update, stop=stop.is_set)
     finally:
         bar.close()
         sink.close()

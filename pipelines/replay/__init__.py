@@ -1,0 +1,1 @@
+"""Replays of recorded data onto the input topics: public datasets and JSONL files."""
