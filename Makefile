@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/precursor up
+	$(BIN)/precursor up --demo
 
 test: install
 	$(BIN)/python -m pytest

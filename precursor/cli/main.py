@@ -29,6 +29,8 @@ def _configure_logging(level: str, debug: bool) -> None:
     if not debug:
         for noisy in ("kafka", "httpx", "uvicorn.access", "alembic", "mlflow"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # kafka-python's event loop warns about every 100 ms busy slice under load.
+        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,12 +115,28 @@ def run(args: argparse.Namespace) -> int:
 
     pace_from = args.backfill_days * 86400.0 if args.realtime else None
     total = config.samples_per_asset * config.assets
-    bar = tqdm(total=total, unit="snap", desc="simulate", disable=args.realtime, mininterval=0.5)
+    quiet = args.realtime or args.json
+    bar = tqdm(total=total, unit="snap", desc="simulate", disable=quiet, mininterval=0.5)
+    started = time.perf_counter()
     try:
         sim.emit(sink, pace_from=pace_from, speed=args.speed, progress=bar.update, stop=stop.is_set)
     finally:
         bar.close()
         sink.close()
+    elapsed = time.perf_counter() - started
+    if args.json:
+        tags = {a.asset_id: len(a.kind.tags) for a in sim.assets}
+        print(
+            json.dumps(
+                {
+                    **sink.counts,
+                    "samples": config.samples_per_asset * sum(tags.values()),
+                    "emit_s": round(elapsed, 3),
+                    "ground_truth": str(truth_path),
+                }
+            )
+        )
+        return 0
     counts = ", ".join(f"{k} {v:,}" for k, v in sink.counts.items())
     print(f"simulated {config.assets} assets x {config.days:g} days: {counts}")
     print(f"ground truth: {truth_path}")

