@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="with --realtime: emit the first N days at full speed first",
     )
+    p.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
     p.add_argument(
         "--truth",
         type=Path,
