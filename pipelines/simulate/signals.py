@@ -27,7 +27,7 @@ EFFECTS: dict[str, dict[str, tuple[str, float]]] = {
         "motor_temp_c": ("add", 14.0),
     },
     "overload_clogging": {
-        "motor_current_a": ("mul", 0.28),
+        "motor_current_a": ("mul", 0.35),
         "hydraulic_pressure_bar": ("mul", 0.45),
         "mill_load_pct": ("mul", 0.25),
         "discharge_pressure_bar": ("mul", 0.4),
@@ -36,12 +36,12 @@ EFFECTS: dict[str, dict[str, tuple[str, float]]] = {
         "feed_rate_tph": ("mul", -0.2),
         "bearing_temp_c": ("add", 4.0),
     },
-    "electrical_fault": {"winding_temp_c": ("add", 12.0), "motor_temp_c": ("add", 12.0)},
+    "electrical_fault": {"winding_temp_c": ("add", 20.0), "motor_temp_c": ("add", 18.0)},
     "hydraulic_leak": {
         "hydraulic_pressure_bar": ("mul", -0.25),
         "hydraulic_oil_temp_c": ("add", 10.0),
     },
-    "engine_overheat": {"engine_temp_c": ("add", 18.0), "oil_pressure_bar": ("mul", -0.15)},
+    "engine_overheat": {"engine_temp_c": ("add", 24.0), "oil_pressure_bar": ("mul", -0.2)},
 }
 TRIP_TAG = {
     "bearing_wear": "vibration_mm_s",
