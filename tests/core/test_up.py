@@ -128,3 +128,34 @@ def test_up_killed_outright_leaves_no_orphans(tmp_path: Path) -> None:
         up.kill()
         up.wait(10)
     wait_for(lambda: _gone(children), 30, "children of a SIGKILLed up to exit")
+
+
+def test_up_demo_backfills_a_plant_then_keeps_data_flowing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    env.update({"PRECURSOR_DATA_DIR": str(data_dir), "PRECURSOR_METRICS_PORT": "0"})
+    up = subprocess.Popen(
+        [sys.executable, "-m", "precursor", "up", "--api-port", "0", "--demo", "--demo-assets",
+         "4", "--demo-days", "2", "--demo-speed", "3600", "--demo-interval", "300"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        endpoints = _wait_endpoints(data_dir, up)
+
+        def latest() -> tuple[int, object]:
+            with psycopg.connect(endpoints["database_url"]) as conn:
+                return conn.execute("SELECT count(*), max(ts) FROM signal_samples").fetchone()  # type: ignore[return-value]
+
+        # Backfill: two days of 4 assets at 5 min = 2,304 snapshots.
+        wait_for(lambda: latest()[0] >= 2_304 * 5, 120, "the demo backfill")
+        first = latest()
+        wait_for(lambda: latest()[1] > first[1], 60, "live data after the backfill")
+        with psycopg.connect(endpoints["database_url"]) as conn:
+            kinds = conn.execute("SELECT count(DISTINCT kind) FROM assets").fetchone()[0]
+        assert kinds == 4
+        assert _stop(up, signal.SIGINT) < 30
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import itertools
 import os
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def test_simulate_spec_labels_equal_the_ground_truth_stops() -> None:
         events = plan.dispatch
         labelled = {
             a["event_id"]
-            for a, b in zip(events, events[1:], strict=False)
+            for a, b in itertools.pairwise(events)
             if a["state"] == "down" and not a["planned"] and b["t"] - a["t"] >= 1800
         }
         truth = {t["event_id"] for t in plan.truth if t.get("source") == "dispatch"}

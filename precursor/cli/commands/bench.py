@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from precursor.cli.commands.args import positive_int
+from precursor.cli.commands.args import positive_float, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(run=run_ingest)
+    sim = targets.add_parser("simulate", help="samples/s the simulator produces to Kafka")
+    sim.add_argument("--assets", type=positive_int, default=40, help="(40)")
+    sim.add_argument("--days", type=positive_float, default=120.0, help="(120)")
+    sim.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+    sim.set_defaults(run=run_simulate)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -50,4 +56,24 @@ def run_ingest(args: argparse.Namespace) -> int:
     )
     print(f"ratio (b)/(c)                  {result['ratio_ingest_vs_copy_plain']:>12}")
     print(f"ingest peak RSS                {result['ingest_peak_rss_mb']:>9} MB  (goal < 500 MB)")
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Run the simulator benchmark and print its figures."""
+    from pipelines.bench.simulate import run_bench_simulate
+
+    result = run_bench_simulate(args.settings, args.assets, args.days, args.interval)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"plant                {result['assets']} assets x {result['days']:g} days, "
+        f"{result['interval_s']} s snapshots"
+    )
+    print(f"messages             {result['messages']:>12,}")
+    print(f"samples              {result['samples']:>12,}")
+    print(f"samples/s to Kafka   {result['samples_per_s']:>12,}  (goal >= 50,000)")
+    print(f"  incl. startup      {result['samples_per_s_with_startup']:>12,}")
+    print(f"peak RSS             {result['peak_rss_mb']:>9} MB  (goal < 300 MB)")
     return 0

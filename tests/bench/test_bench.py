@@ -1,4 +1,4 @@
-"""`precursor bench ingest --json` runs end to end and reports every figure (no speed gates)."""
+"""`precursor bench ... --json` runs end to end and reports every figure (no speed gates)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,16 @@ def test_bench_ingest_json_reports_ratios_and_exact_rows() -> None:
         assert figures[key] > 0, key
     expected = figures["ingest_rows_per_s"] / figures["copy_on_conflict_rows_per_s"]
     assert figures["ratio_ingest_vs_copy_on_conflict"] == pytest.approx(expected, rel=0.01)
+
+
+def test_bench_simulate_json_reports_rate_and_rss() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "precursor", "bench", "simulate", "--assets", "4", "--days", "2",
+         "--json"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["samples"] > 0 and figures["samples_per_s"] > 0
+    assert 0 < figures["peak_rss_mb"] < 24 * 1024
