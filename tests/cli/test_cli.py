@@ -10,7 +10,20 @@ import pytest
 
 from precursor.cli.main import build_parser
 
-SUBCOMMANDS = ["up", "migrate", "ingest", "serve", "bench", "status", "bench ingest"]
+SUBCOMMANDS = [
+    "up",
+    "migrate",
+    "simulate",
+    "replay",
+    "replay azure-pdm",
+    "replay files",
+    "ingest",
+    "serve",
+    "bench",
+    "bench ingest",
+    "bench simulate",
+    "status",
+]
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
