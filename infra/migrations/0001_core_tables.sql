@@ -18,7 +18,9 @@ CREATE TABLE signal_samples (
     value    double precision NOT NULL,
     quality  text             NOT NULL DEFAULT 'good'
         CHECK (quality IN ('good', 'uncertain', 'bad')),
-    CONSTRAINT signal_samples_natural_key UNIQUE (asset_id, tag, ts)
+    -- The natural key is (asset_id, tag, ts); the index leads with (asset_id, ts) so that one
+    -- asset's samples over a time range (rollups, root cause) are one index range scan.
+    CONSTRAINT signal_samples_natural_key UNIQUE (asset_id, ts, tag)
 );
 -- Time-range scans across assets (rollups, retention) without a second B-tree to maintain.
 CREATE INDEX signal_samples_ts_brin ON signal_samples USING brin (ts);

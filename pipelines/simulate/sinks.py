@@ -62,3 +62,38 @@ class KafkaSink:
         """Flush and close."""
         self.producer.flush()
         self.producer.close(30)
+
+
+class DatabaseSink:
+    """Straight into the tables through the same contracts and writers as ingest: for seeding
+    test and benchmark databases without a broker (it is not a substitute for ingest)."""
+
+    def __init__(self, pool, batch_rows: int = 20_000):
+        from precursor.core import contracts
+        from services.ingest.sinks import SPECS, TableWriter
+
+        self._decode = contracts.decode
+        self._models = contracts.STREAM_MODELS
+        self._writers = {s: TableWriter(pool, SPECS[s]) for s in STREAMS}
+        self._rows: dict[str, list[tuple]] = {s: [] for s in STREAMS}
+        self.batch_rows = batch_rows
+        self.counts = dict.fromkeys(STREAMS, 0)
+
+    def send(self, stream: str, key: str, message: dict) -> None:
+        """Validate like ingest does and buffer the rows."""
+        msg = self._decode(self._models[stream], orjson.dumps(message), 10_000_000)
+        self._rows[stream].extend(self._writers[stream].spec.to_rows(msg))
+        self.counts[stream] += 1
+        if len(self._rows[stream]) >= self.batch_rows:
+            self.flush(stream)
+
+    def flush(self, stream: str | None = None) -> None:
+        """Write buffered rows."""
+        for s in [stream] if stream else STREAMS:
+            if self._rows[s]:
+                self._writers[s].write(self._rows[s])
+                self._rows[s] = []
+
+    def close(self) -> None:
+        """Write what is left."""
+        self.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
@@ -33,6 +34,8 @@ class TableSpec:
     # COPY straight into the uniquely indexed table first; only a batch that hits a
     # duplicate (a redelivery) pays for the staging path. Worth it for the hot stream only.
     copy_first: bool = False
+    # Mark the touched 15-min buckets for the rollup maintainer (signal samples only).
+    marks_rollups: bool = False
 
 
 SPECS: dict[str, TableSpec] = {
@@ -41,6 +44,7 @@ SPECS: dict[str, TableSpec] = {
         ("ts", "asset_id", "tag", "value", "quality"),
         ("timestamptz", "text", "text", "float8", "text"),
         ("asset_id", "tag", "ts"), 1, contracts.signal_rows, copy_first=True,
+        marks_rollups=True,
     ),
     "alarms": TableSpec(
         "alarms", "alarms",
@@ -70,6 +74,21 @@ class WriteResult:
 
     inserted: int
     duplicates: int
+
+
+ROLLUP_SECONDS = 900
+
+
+def mark_dirty(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
+    """Record which (asset, 15-min bucket) pairs these sample rows touch."""
+    touched = {(row[1], int(row[0].timestamp()) // ROLLUP_SECONDS) for row in rows}
+    assets = [a for a, _ in touched]
+    buckets = [datetime.fromtimestamp(b * ROLLUP_SECONDS, UTC) for _, b in touched]
+    conn.execute(
+        "INSERT INTO rollup_dirty (asset_id, bucket) "
+        "SELECT * FROM unnest(%s::text[], %s::timestamptz[]) ON CONFLICT DO NOTHING",
+        (assets, buckets),
+    )
 
 
 class RowsRejected(Exception):
@@ -110,6 +129,8 @@ class TableWriter:
                 with conn.transaction():
                     new_assets = self._register_assets(conn, rows)
                     inserted = self._insert(conn, rows)
+                    if self.spec.marks_rollups:
+                        mark_dirty(conn, rows)
                 self._known_assets.update(new_assets)
                 return WriteResult(inserted, len(rows) - inserted)
         except (psycopg.OperationalError, PoolTimeout) as exc:

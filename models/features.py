@@ -1,0 +1,417 @@
+"""Features at scoring times: pure polars/numpy functions, the same for training and live scoring.
+
+Every feature at grid time t uses only data before t: 15-min rollup buckets that ended by t,
+daily rollups of days that ended a day before t's day, events with ts < t. Scoring times are
+aligned to GRID, so a bucket is either wholly before t or wholly not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+
+GRID = timedelta(minutes=15)
+WINDOWS = {"1h": 4, "6h": 24, "24h": 96}  # in 15-min buckets
+BASELINE_DAYS = 7
+BASELINE_LAG_DAYS = 2  # baseline = days D-8 .. D-2 for t in day D: a slow creep stays out of it
+CAP_HOURS = 720.0  # "hours since" features saturate at 30 days
+MIN_DOWNTIME_S = 1800
+ALARM_KINDS = ("HI", "HIHI", "LO", "LOLO", "TRIP", "DEV", "FAULT")
+SIGNAL_STATS = (
+    "mean_1h",
+    "std_1h",
+    "min_1h",
+    "max_1h",
+    "slope_1h",
+    "mean_6h",
+    "std_6h",
+    "slope_6h",
+    "mean_24h",
+    "std_24h",
+    "slope_24h",
+    "last",
+    "z_1h",
+    "z_6h",
+    "z_24h",
+)
+CATEGORICAL = ("ctx.kind", "disp.crew")
+OUT_OF_SERVICE = ("down", "maintenance")  # states in which an asset is not scored
+
+
+@dataclass
+class Frames:
+    """The inputs of feature building, as loaded from the database (or built in a test).
+
+    r15:       asset_id, tag, bucket, n, sum, sumsq, min, max, last
+    rday:      asset_id, tag, day, n, sum, sumsq
+    alarms:    asset_id, ts, kind, state
+    dispatch:  asset_id, ts, event_id, state, planned, crew
+    incidents: asset_id, ts, severity
+    assets:    asset_id, kind, criticality
+    """
+
+    r15: pl.DataFrame
+    rday: pl.DataFrame
+    alarms: pl.DataFrame
+    dispatch: pl.DataFrame
+    incidents: pl.DataFrame
+    assets: pl.DataFrame
+
+
+def _complete_series(
+    keys: pl.DataFrame, by: list[str], start: str, grid_hi: pl.DataFrame, step: str, name: str
+) -> pl.DataFrame:
+    """One row per step from each key's first time to the asset's last needed time."""
+    spans = (
+        keys.group_by(by)
+        .agg(pl.col(name).min().alias("_lo"))
+        .join(grid_hi, on="asset_id", how="inner")
+    )
+    spans = spans.filter(pl.col("_lo") <= pl.col("_hi"))
+    return (
+        spans.with_columns(pl.datetime_ranges("_lo", "_hi", step).alias(name))
+        .explode(name)
+        .drop("_lo", "_hi")
+    )
+
+
+def _rolling(col: str, k: int, over: list[str], fn: str = "sum") -> pl.Expr:
+    expr = pl.col(col)
+    rolled = getattr(expr, f"rolling_{fn}")(k, min_samples=1)
+    return rolled.over(over)
+
+
+def signal_features(r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Per tag and window: mean, std, min, max, slope, last value, z-score against the baseline.
+    Returns long rows (asset_id, t, tag, stats...)."""
+    over = ["asset_id", "tag"]
+    hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
+    full = _complete_series(r15, over, "bucket", hi, "15m", "bucket")
+    s = (
+        full.join(r15, on=[*over, "bucket"], how="left")
+        .sort([*over, "bucket"])
+        .with_columns(
+            pl.col("n").fill_null(0),
+            pl.col("sum").fill_null(0.0),
+            pl.col("sumsq").fill_null(0.0),
+            pl.col("min").fill_null(float("inf")),
+            pl.col("max").fill_null(float("-inf")),
+            # x in hours from the series start; y the bucket mean, weight 1 where there is data
+            (
+                (pl.col("bucket") - pl.col("bucket").first().over(over)).dt.total_seconds() / 3600.0
+            ).alias("_x"),
+        )
+        .with_columns(
+            (pl.col("n") > 0).cast(pl.Float64).alias("_w"),
+            pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0).alias("_y"),
+        )
+        .with_columns(
+            (pl.col("_w") * pl.col("_x")).alias("_wx"),
+            (pl.col("_w") * pl.col("_x") ** 2).alias("_wxx"),
+            (pl.col("_y") * pl.col("_x")).alias("_wxy"),
+            pl.col("last").forward_fill(limit=WINDOWS["24h"]).over(over).alias("last"),
+        )
+    )
+    exprs = []
+    for w, k in WINDOWS.items():
+        n = _rolling("n", k, over)
+        mean = _rolling("sum", k, over) / n
+        var = _rolling("sumsq", k, over) / n - mean**2
+        exprs += [
+            pl.when(n > 0).then(mean).alias(f"mean_{w}"),
+            pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias(f"std_{w}"),
+        ]
+        if w == "1h":
+            exprs += [
+                _rolling("min", k, over, "min").alias("min_1h"),
+                _rolling("max", k, over, "max").alias("max_1h"),
+            ]
+        s0, sx, sy = (_rolling(c, k, over) for c in ("_w", "_wx", "_y"))
+        sxx, sxy = _rolling("_wxx", k, over), _rolling("_wxy", k, over)
+        den = s0 * sxx - sx**2
+        exprs.append(
+            pl.when((s0 >= 3) & (den > 1e-9)).then((s0 * sxy - sx * sy) / den).alias(f"slope_{w}")
+        )
+    s = s.with_columns(exprs).with_columns(
+        pl.when(pl.col("min_1h").is_infinite())
+        .then(None)
+        .otherwise(pl.col("min_1h"))
+        .alias("min_1h"),
+        pl.when(pl.col("max_1h").is_infinite())
+        .then(None)
+        .otherwise(pl.col("max_1h"))
+        .alias("max_1h"),
+    )
+
+    base = _baseline(rday, grid)
+    out = (
+        grid.with_columns((pl.col("t") - GRID).alias("bucket"))
+        .join(s, on=["asset_id", "bucket"], how="inner")
+        .with_columns((pl.col("t") - GRID).dt.truncate("1d").alias("_day"))
+        .join(base, on=["asset_id", "tag", "_day"], how="left")
+    )
+    floor = pl.max_horizontal(pl.col("_bstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
+    out = out.with_columns(
+        [((pl.col(f"mean_{w}") - pl.col("_bmean")) / floor).alias(f"z_{w}") for w in WINDOWS]
+    )
+    return out.select("asset_id", "t", "tag", *SIGNAL_STATS)
+
+
+def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Mean and std of each tag over days D-8..D-2, keyed by D (the day of t's last bucket)."""
+    over = ["asset_id", "tag"]
+    hi = grid.group_by("asset_id").agg(
+        ((pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)).alias(
+            "_hi"
+        )
+    )
+    full = _complete_series(rday, over, "day", hi, "1d", "day")
+    d = (
+        full.join(rday, on=[*over, "day"], how="left")
+        .sort([*over, "day"])
+        .with_columns(
+            pl.col("n").fill_null(0), pl.col("sum").fill_null(0.0), pl.col("sumsq").fill_null(0.0)
+        )
+    )
+    n = _rolling("n", BASELINE_DAYS, over)
+    mean = _rolling("sum", BASELINE_DAYS, over) / n
+    var = _rolling("sumsq", BASELINE_DAYS, over) / n - mean**2
+    return d.select(
+        *over,
+        (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
+        pl.when(n > 0).then(mean).alias("_bmean"),
+        pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias("_bstd"),
+    )
+
+
+def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
+    """(asset_id, t, tag, stats) -> one row per (asset_id, t), columns sig.<tag>.<stat>."""
+    if long.is_empty():
+        return long.select("asset_id", "t")
+    wide = long.pivot(on="tag", index=["asset_id", "t"], values=list(SIGNAL_STATS))
+    tags = long.get_column("tag").unique().to_list()
+    names = {f"{stat}_{tag}": f"sig.{tag}.{stat}" for stat in SIGNAL_STATS for tag in tags}
+    return wide.rename({c: names[c] for c in wide.columns if c in names})
+
+
+def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Alarm activations per kind (and in all) in the last 1 h / 6 h / 24 h."""
+    cols = [f"alarm.{k}.{w}" for k in (*ALARM_KINDS, "all") for w in WINDOWS]
+    active = alarms.filter(pl.col("state") == "active")
+    if active.is_empty():
+        return grid.select("asset_id", "t").with_columns([pl.lit(0.0).alias(c) for c in cols])
+    counts = (
+        active.with_columns(pl.col("ts").dt.truncate("15m").alias("bucket"))
+        .group_by("asset_id", "bucket")
+        .agg(
+            [(pl.col("kind") == k).sum().cast(pl.Float64).alias(k) for k in ALARM_KINDS]
+            + [pl.len().cast(pl.Float64).alias("all")]
+        )
+    )
+    hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
+    full = _complete_series(counts, ["asset_id"], "bucket", hi, "15m", "bucket")
+    s = full.join(counts, on=["asset_id", "bucket"], how="left").sort("asset_id", "bucket")
+    s = s.with_columns(pl.col(k).fill_null(0.0) for k in (*ALARM_KINDS, "all"))
+    s = s.with_columns(
+        [
+            _rolling(k, n, ["asset_id"]).alias(f"alarm.{k}.{w}")
+            for k in (*ALARM_KINDS, "all")
+            for w, n in WINDOWS.items()
+        ]
+    )
+    out = grid.select("asset_id", "t").with_columns((pl.col("t") - GRID).alias("bucket"))
+    out = out.join(s.select("asset_id", "bucket", *cols), on=["asset_id", "bucket"], how="left")
+    return out.drop("bucket").with_columns(pl.col(c).fill_null(0.0) for c in cols)
+
+
+def _seconds(col: pl.Series) -> np.ndarray:
+    return col.dt.epoch("us").to_numpy().astype(np.float64) / 1e6
+
+
+def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Stops, downtime, time since maintenance / failure, run hours, crew: events before t."""
+    names = [
+        "disp.unplanned_stops_24h",
+        "disp.unplanned_stops_7d",
+        "disp.short_stops_24h",
+        "disp.short_stops_7d",
+        "disp.down_min_24h",
+        "disp.h_since_maintenance",
+        "disp.h_since_failure",
+        "disp.run_h",
+    ]
+    parts = []
+    events = dispatch.sort("asset_id", "ts", "event_id").partition_by("asset_id", as_dict=True)
+    for (asset,), g in grid.sort("asset_id", "t").partition_by("asset_id", as_dict=True).items():
+        t = _seconds(g.get_column("t"))
+        ev = events.get((asset,))
+        cols = {n: np.full(t.size, np.nan) for n in names}
+        crew = np.full(t.size, None, dtype=object)
+        if ev is not None and ev.height:
+            _one_asset(ev, t, cols, crew)
+        else:
+            for n in ("disp.h_since_maintenance", "disp.h_since_failure", "disp.run_h"):
+                cols[n][:] = CAP_HOURS
+            for n in names[:5]:
+                cols[n][:] = 0.0
+        parts.append(
+            g.select("asset_id", "t").with_columns(
+                *[pl.Series(n, v) for n, v in cols.items()],
+                pl.Series("disp.crew", crew, dtype=pl.String),
+            )
+        )
+    if not parts:
+        return grid.select("asset_id", "t")
+    return pl.concat(parts)
+
+
+def _one_asset(ev: pl.DataFrame, t: np.ndarray, cols: dict, crew: np.ndarray) -> None:
+    s = _seconds(ev.get_column("ts"))
+    state = ev.get_column("state").to_numpy()
+    planned = ev.get_column("planned").to_numpy().astype(bool)
+    crews = ev.get_column("crew").to_numpy()
+    end = np.append(s[1:], np.inf)  # a state lasts until the asset's next event
+    before = np.searchsorted(s, t, side="left")  # events with ts < t
+    has = before > 0
+    last = np.clip(before - 1, 0, None)
+    crew[has] = crews[last[has]]
+
+    def count_in(times: np.ndarray, window: float) -> np.ndarray:
+        times = np.sort(times)
+        return (
+            np.searchsorted(times, t, "left") - np.searchsorted(times, t - window, "left")
+        ).astype(float)
+
+    unplanned = (state == "down") & ~planned
+    day, week = 86400.0, 7 * 86400.0
+    cols["disp.unplanned_stops_24h"] = count_in(s[unplanned], day)
+    cols["disp.unplanned_stops_7d"] = count_in(s[unplanned], week)
+    short = unplanned & (end - s < MIN_DOWNTIME_S)
+    cols["disp.short_stops_24h"] = count_in(end[short], day)  # known to be short once it ended
+    cols["disp.short_stops_7d"] = count_in(end[short], week)
+    down = state == "down"
+    ds, de = s[down], end[down]
+    dur = de - ds
+    cum = np.concatenate([[0.0], np.cumsum(np.minimum(dur, 1e12))])
+
+    def downtime_before(x: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(ds, x, "right")  # intervals starting at or before x
+        full = cum[np.clip(i - 1, 0, None)]
+        partial = np.where(
+            i > 0, np.minimum(x - ds[np.clip(i - 1, 0, None)], dur[np.clip(i - 1, 0, None)]), 0.0
+        )
+        return np.where(i > 0, full + partial, 0.0)
+
+    cols["disp.down_min_24h"] = (downtime_before(t) - downtime_before(t - day)) / 60.0
+
+    def hours_since(avail: np.ndarray, start: np.ndarray) -> np.ndarray:
+        if avail.size == 0:
+            return np.full(t.size, CAP_HOURS)
+        order = np.argsort(avail, kind="stable")
+        avail, start = avail[order], start[order]
+        i = np.searchsorted(avail, t, "right")  # events known by t
+        latest = np.maximum.accumulate(start)
+        h = np.where(i > 0, (t - latest[np.clip(i - 1, 0, None)]) / 3600.0, CAP_HOURS)
+        return np.minimum(h, CAP_HOURS)
+
+    maint = state == "maintenance"
+    cols["disp.h_since_maintenance"] = hours_since(s[maint], s[maint])
+    failure = unplanned & (end - s >= MIN_DOWNTIME_S)  # known to be a failure 30 min in
+    cols["disp.h_since_failure"] = hours_since(s[failure] + MIN_DOWNTIME_S, s[failure])
+    running_now = has & (state[last] == "running")
+    cols["disp.run_h"] = np.where(running_now, np.minimum((t - s[last]) / 3600.0, CAP_HOURS), 0.0)
+
+
+def hse_features(incidents: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """HSE incidents of the asset in the last 7 and 30 days, and the worst severity in 30."""
+    parts = []
+    by_asset = incidents.sort("asset_id", "ts").partition_by("asset_id", as_dict=True)
+    for (asset,), g in grid.sort("asset_id", "t").partition_by("asset_id", as_dict=True).items():
+        t = _seconds(g.get_column("t"))
+        inc = by_asset.get((asset,))
+        c7 = np.zeros(t.size)
+        c30 = np.zeros(t.size)
+        worst = np.zeros(t.size)
+        if inc is not None and inc.height:
+            s = _seconds(inc.get_column("ts"))
+            sev = inc.get_column("severity").to_numpy().astype(float)
+            hi = np.searchsorted(s, t, "left")
+            c7 = (hi - np.searchsorted(s, t - 7 * 86400.0, "left")).astype(float)
+            lo30 = np.searchsorted(s, t - 30 * 86400.0, "left")
+            c30 = (hi - lo30).astype(float)
+            worst = np.array(
+                [sev[a:b].max() if b > a else 0.0 for a, b in zip(lo30, hi, strict=True)]
+            )
+        parts.append(
+            g.select("asset_id", "t").with_columns(
+                pl.Series("hse.count_7d", c7),
+                pl.Series("hse.count_30d", c30),
+                pl.Series("hse.max_severity_30d", worst),
+            )
+        )
+    if not parts:
+        return grid.select("asset_id", "t")
+    return pl.concat(parts)
+
+
+def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Hour, shift, asset kind and criticality."""
+    return (
+        grid.select("asset_id", "t")
+        .join(
+            assets.select(
+                "asset_id",
+                pl.col("kind").alias("ctx.kind"),
+                pl.col("criticality").cast(pl.Float64).alias("ctx.criticality"),
+            ),
+            on="asset_id",
+            how="left",
+        )
+        .with_columns(
+            pl.col("t").dt.hour().cast(pl.Float64).alias("ctx.hour"),
+            (~pl.col("t").dt.hour().is_between(6, 17)).cast(pl.Float64).alias("ctx.night_shift"),
+        )
+    )
+
+
+def build_features(frames: Frames, grid: pl.DataFrame) -> pl.DataFrame:
+    """All features for the (asset_id, t) rows of `grid`, one row each, in grid order."""
+    grid = grid.select("asset_id", "t").unique(maintain_order=True)
+    out = grid
+    for part in (
+        widen_signals(signal_features(frames.r15, frames.rday, grid)),
+        alarm_features(frames.alarms, grid),
+        dispatch_features(frames.dispatch, grid),
+        hse_features(frames.incidents, grid),
+        context_features(frames.assets, grid),
+    ):
+        out = out.join(part, on=["asset_id", "t"], how="left")
+    return out
+
+
+def state_at(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """The asset's state at t (events with ts <= t); 'running' before its first event."""
+    ev = dispatch.select("asset_id", pl.col("ts").alias("t"), "state").sort("asset_id", "t")
+    return (
+        grid.sort("asset_id", "t")
+        .join_asof(ev, on="t", by="asset_id", strategy="backward", check_sortedness=False)
+        .with_columns(pl.col("state").fill_null("running"))
+    )
+
+
+def scoring_grid(assets: list[str], start, end, dispatch: pl.DataFrame) -> pl.DataFrame:
+    """Grid times in [start, end] for each asset, minus those when it is out of service."""
+    times = pl.datetime_range(start, end, "15m", eager=True, time_zone="UTC")
+    grid = (
+        pl.DataFrame({"asset_id": [assets]})
+        .explode("asset_id")
+        .join(pl.DataFrame({"t": times}), how="cross")
+    )
+    return (
+        state_at(dispatch, grid)
+        .filter(~pl.col("state").is_in(OUT_OF_SERVICE))
+        .select("asset_id", "t")
+    )
