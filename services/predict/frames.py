@@ -100,7 +100,7 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     dispatch = read_frame(
         conn,
         f"SELECT asset_id, {_us('ts')}, event_id, state, planned::int AS planned, crew, "
-        "reason_code FROM dispatch_events WHERE ts >= {ev_from} AND ts < {end} "
+        "reason_code FROM dispatch_events WHERE ts >= {ev_from} AND ts <= {end} "
         f"UNION ALL SELECT * FROM (SELECT DISTINCT ON (asset_id) asset_id, {_us('ts')}, "
         "event_id, state, planned::int AS planned, crew, reason_code FROM dispatch_events "
         "WHERE ts < {ev_from} "

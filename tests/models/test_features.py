@@ -1,0 +1,168 @@
+"""Features: no leakage from the future, exact rollups, batch features equal live features."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.features import Frames, build_features, scoring_grid
+from services.predict.frames import data_span, load_frames
+from services.predict.rollups import refresh_rollups
+from tests.models.plant import frames_from, rollups, samples_frame, seed_database, small_plant
+
+SIM, SINK = small_plant()
+FRAMES = frames_from(SINK.messages, SIM.registry())
+START = FRAMES.r15.get_column("bucket").min() + timedelta(days=9)
+END = FRAMES.r15.get_column("bucket").max()
+ASSETS = FRAMES.assets.get_column("asset_id").to_list()
+GRID_TIMES = pl.datetime_range(START, END, "15m", eager=True, time_zone="UTC").to_list()
+
+
+def _cut(frames: Frames, t, *, scale: float, drop_events: bool) -> Frames:
+    """Change everything at or after t: signal values scaled, later events dropped or doubled."""
+    samples = samples_frame(SINK.messages["signals"]).with_columns(
+        pl.when(pl.col("ts") >= t)
+        .then(pl.col("value") * scale)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    r15, rday = rollups(samples)
+
+    def events(df: pl.DataFrame) -> pl.DataFrame:
+        later = df.filter(pl.col("ts") >= t)
+        kept = df.filter(pl.col("ts") < t)
+        return (
+            kept
+            if drop_events
+            else pl.concat([kept, later, later.with_columns(pl.col("ts") + timedelta(minutes=7))])
+        )
+
+    return Frames(
+        r15,
+        rday,
+        events(frames.alarms),
+        events(frames.dispatch).sort("asset_id", "ts"),
+        events(frames.incidents),
+        frames.assets,
+    )
+
+
+def _row(frames: Frames, asset: str, t) -> dict:
+    grid = pl.DataFrame({"asset_id": [asset], "t": [t]}).with_columns(
+        pl.col("t").cast(pl.Datetime("us", "UTC"))
+    )
+    return build_features(frames, grid).row(0, named=True)
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, float) or isinstance(y, float):
+            if x is None or y is None or np.isnan(x) or np.isnan(y):
+                assert (x is None or np.isnan(x)) and (y is None or np.isnan(y)), key
+            else:
+                assert x == pytest.approx(y, rel=1e-6, abs=1e-9), key
+        else:
+            assert x == y, key
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    asset=st.sampled_from(ASSETS),
+    t=st.sampled_from(GRID_TIMES),
+    scale=st.floats(min_value=0.1, max_value=10, allow_nan=False),
+    drop=st.booleans(),
+)
+def test_features_at_t_ignore_any_change_after_t(asset, t, scale, drop) -> None:
+    before = _row(FRAMES, asset, t)
+    after = _row(_cut(FRAMES, t, scale=scale, drop_events=drop), asset, t)
+    _same(before, after)
+
+
+def test_features_do_change_when_data_before_t_changes() -> None:
+    """The guard for the test above: it would notice a change that does matter."""
+    t = GRID_TIMES[len(GRID_TIMES) // 2]
+    earlier = t - timedelta(hours=2)
+    before = _row(FRAMES, ASSETS[0], t)
+    after = _row(_cut(FRAMES, earlier, scale=3.0, drop_events=True), ASSETS[0], t)
+    changed = [k for k in before if k.startswith("sig.") and before[k] != after[k]]
+    assert changed
+
+
+@pytest.fixture(scope="module")
+def seeded(pg_server):
+    from tests.conftest import drop_database, fresh_database
+
+    url = fresh_database(pg_server)
+    seed_database(url, SIM)
+    with psycopg.connect(url) as conn:
+        refresh_rollups(conn)
+    yield url
+    drop_database(pg_server, url)
+
+
+def test_database_rollups_equal_rollups_from_raw_samples(seeded: str) -> None:
+    with psycopg.connect(seeded) as conn:
+        db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
+    r15, _rday = FRAMES.r15, FRAMES.rday
+    key = ["asset_id", "tag", "bucket"]
+    got = db.r15.sort(key)
+    want = r15.filter(pl.col("bucket") >= got.get_column("bucket").min()).sort(key)
+    assert got.height == want.height
+    for col in ("n", "sum", "sumsq", "min", "max", "last"):
+        assert np.allclose(got.get_column(col).to_numpy(), want.get_column(col).to_numpy()), col
+
+
+def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
+    with psycopg.connect(seeded) as conn:
+        row = conn.execute(
+            "SELECT asset_id, tag, bucket, n, sum FROM signal_rollup_15m ORDER BY bucket LIMIT 1"
+        ).fetchone()
+        asset, tag, bucket, n, total = row
+        from services.ingest.sinks import mark_dirty
+
+        late = [(bucket + timedelta(seconds=17), asset, tag, 1000.0, "good")]
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO signal_samples (ts, asset_id, tag, value, quality) VALUES "
+                "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                late[0],
+            )
+            mark_dirty(conn, late)
+        assert refresh_rollups(conn) == 1
+        after = conn.execute(
+            "SELECT n, sum FROM signal_rollup_15m WHERE asset_id = %s AND tag = %s AND bucket = %s",
+            (asset, tag, bucket),
+        ).fetchone()
+        conn.execute(
+            "DELETE FROM signal_samples WHERE ts = %s AND asset_id = %s AND tag = %s", late[0][:3]
+        )
+        mark_dirty(conn, late)
+        conn.commit()
+        refresh_rollups(conn)
+    assert after == (n + 1, pytest.approx(total + 1000.0))
+
+
+def test_batch_features_equal_live_features_read_at_t(seeded: str) -> None:
+    with psycopg.connect(seeded) as conn:
+        lo, hi = data_span(conn)
+        start = lo + timedelta(days=9)
+        batch_frames = load_frames(conn, start, hi)
+        grid = scoring_grid(ASSETS, start, hi, batch_frames.dispatch)
+        batch = build_features(batch_frames, grid)
+        for t in [GRID_TIMES[5], GRID_TIMES[len(GRID_TIMES) // 2], GRID_TIMES[-1]]:
+            live_frames = load_frames(conn, t, t)  # exactly what the scorer reads at t
+            live_grid = scoring_grid(ASSETS, t, t, live_frames.dispatch)
+            live = build_features(live_frames, live_grid)
+            assert live.height > 0
+            for row in live.iter_rows(named=True):
+                match = batch.filter((pl.col("asset_id") == row["asset_id"]) & (pl.col("t") == t))
+                assert match.height == 1
+                _same(match.row(0, named=True), row)
