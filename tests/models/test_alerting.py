@@ -1,0 +1,79 @@
+"""Risk rating and the alert state machine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.alerting import AlertMachine
+from models.rating import RANK, RATINGS, RiskMatrix, consequence
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+STEP = timedelta(minutes=15)
+
+
+def test_likelihood_bands_are_multiples_of_the_threshold() -> None:
+    m = RiskMatrix()
+    p = np.array([0.0, 0.024, 0.025, 0.05, 0.1, 0.2, 0.9])
+    assert m.likelihood(p, threshold=0.1).tolist() == [1, 1, 2, 3, 4, 5, 5]
+
+
+def test_rating_matrix_follows_the_usual_5x5_bands() -> None:
+    m = RiskMatrix()
+    assert m.rating(1, 4) == "low" and m.rating(1, 5) == "medium"
+    assert m.rating(3, 3) == "medium" and m.rating(2, 5) == "high"
+    assert m.rating(4, 4) == "high" and m.rating(4, 5) == "critical"
+    assert m.rating(5, 1) == "medium"  # a criticality-1 asset never reaches high
+
+
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=50), st.integers(1, 5))
+def test_rating_never_falls_as_probability_rises(probs, crit) -> None:
+    m = RiskMatrix()
+    p = np.sort(np.array(probs))
+    ranks = [RANK[r] for r in m.rating(m.likelihood(p, 0.2), consequence(crit))]
+    assert ranks == sorted(ranks)
+
+
+MACHINE = AlertMachine()
+
+
+def _run(ratings: list[str], machine: AlertMachine = MACHINE):
+    alert, transitions = None, []
+    for i, rating in enumerate(ratings):
+        alert, tr = machine.step(alert, "CV-01", T0 + i * STEP, rating, 0.5)
+        if tr:
+            transitions.append((i, tr.kind, tr.alert.rating))
+    return alert, transitions
+
+
+def test_alert_opens_escalates_and_closes_after_cooldown() -> None:
+    seq = ["low", "high", "high", "critical", "high"] + ["low"] * 9
+    alert, tr = _run(seq)
+    assert tr[0] == (1, "opened", "high")
+    assert tr[1] == (3, "escalated", "critical")
+    assert tr[2][1] == "closed" and tr[2][0] == 5 + 8  # 2 h of 15-min steps below, counted from 5
+    assert alert is None
+
+
+def test_alert_does_not_close_while_the_rating_keeps_returning() -> None:
+    seq = ["high"] + ["low", "low", "low", "high"] * 6
+    _, tr = _run(seq)
+    assert [k for _, k, _ in tr] == ["opened"]
+
+
+@given(st.lists(st.sampled_from(RATINGS), max_size=200))
+def test_at_most_one_open_alert_and_transitions_alternate(seq) -> None:
+    _, tr = _run(seq)
+    open_now = False
+    for _, kind, _ in tr:
+        if kind == "opened":
+            assert not open_now
+            open_now = True
+        elif kind == "escalated":
+            assert open_now
+        else:
+            assert open_now
+            open_now = False
