@@ -21,22 +21,20 @@ CAP_HOURS = 720.0  # "hours since" features saturate at 30 days
 MIN_DOWNTIME_S = 1800
 ALARM_KINDS = ("HI", "HIHI", "LO", "LOLO", "TRIP", "DEV", "FAULT")
 SIGNAL_STATS = (
-    "mean_1h",
-    "std_1h",
-    "min_1h",
-    "max_1h",
-    "slope_1h",
-    "mean_6h",
-    "std_6h",
-    "slope_6h",
-    "mean_24h",
-    "std_24h",
-    "slope_24h",
-    "last",
-    "z_1h",
-    "z_6h",
-    "z_24h",
-)
+    "mean_1h", "std_1h", "min_1h", "max_1h", "slope_1h",
+    "mean_6h", "std_6h", "slope_6h",
+    "mean_24h", "std_24h", "slope_24h",
+    "last", "z_1h", "z_6h", "z_24h",
+    "slope_z_1h", "slope_z_6h", "slope_z_24h", "std_ratio_1h", "std_ratio_24h", "range_z_1h",
+)  # fmt: skip
+# What the model sees of each tag: only scale-free statistics against the asset's own baseline,
+# so that evidence learnt on one asset carries to another (absolute levels identify assets).
+MODEL_STATS = (
+    "z_1h", "z_6h", "z_24h", "slope_z_1h", "slope_z_6h", "slope_z_24h",
+    "std_ratio_1h", "std_ratio_24h", "range_z_1h",
+)  # fmt: skip
+# Across an asset's tags: the strongest deviation, whatever the tag (kinds have different tags).
+AGGREGATES = ("z_1h", "z_6h", "z_24h", "slope_z_6h", "slope_z_24h", "std_ratio_1h", "range_z_1h")
 CATEGORICAL = ("ctx.kind", "disp.crew")
 OUT_OF_SERVICE = ("down", "maintenance")  # states in which an asset is not scored
 
@@ -84,12 +82,54 @@ def _rolling(col: str, k: int, over: list[str], fn: str = "sum") -> pl.Expr:
     return rolled.over(over)
 
 
-def signal_features(r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """Per tag and window: mean, std, min, max, slope, last value, z-score against the baseline.
+def running_buckets(dispatch: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
+    """For (asset_id, bucket) rows: did the asset run through the whole 15-min bucket (state
+    running at its start, no state change inside)? The rollup maintainer's SQL says the same."""
+    ev = (
+        dispatch.sort("asset_id", "ts", "event_id")
+        .unique(["asset_id", "ts"], keep="last", maintain_order=True)
+        .select("asset_id", pl.col("ts").alias("bucket"), "state", pl.col("ts").alias("_next"))
+    )
+    k = keys.select("asset_id", "bucket").with_row_index("_i").sort("asset_id", "bucket")
+    at = k.join_asof(
+        ev.select("asset_id", "bucket", "state"),
+        on="bucket",
+        by="asset_id",
+        strategy="backward",
+        check_sortedness=False,
+    )
+    nxt = k.join_asof(
+        ev.select("asset_id", "bucket", "_next"),
+        on="bucket",
+        by="asset_id",
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    ok = at.select("_i", (pl.col("state").fill_null("running") == "running").alias("_run")).join(
+        nxt.select("_i", "bucket", "_next"), on="_i"
+    )
+    ok = ok.with_columns(
+        (
+            pl.col("_run")
+            & (pl.col("_next").is_null() | (pl.col("_next") >= pl.col("bucket") + GRID))
+        ).alias("_ok")
+    )
+    return ok.sort("_i").get_column("_ok")
+
+
+def signal_features(
+    r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame
+) -> pl.DataFrame:
+    """Per tag and window, over the buckets the asset was running: mean, std, min, max, slope,
+    last value, and scale-free versions against the asset's own running baseline.
     Returns long rows (asset_id, t, tag, stats...)."""
     over = ["asset_id", "tag"]
     hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
     full = _complete_series(r15, over, "bucket", hi, "15m", "bucket")
+    ran = full.select("asset_id", "bucket").unique()
+    ran = ran.with_columns(running_buckets(dispatch, ran).alias("_ran"))
+    r15 = r15.join(ran, on=["asset_id", "bucket"], how="inner").filter(pl.col("_ran")).drop("_ran")
     s = (
         full.join(r15, on=[*over, "bucket"], how="left")
         .sort([*over, "bucket"])
@@ -156,6 +196,9 @@ def signal_features(r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame) -
     floor = pl.max_horizontal(pl.col("_bstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
     out = out.with_columns(
         [((pl.col(f"mean_{w}") - pl.col("_bmean")) / floor).alias(f"z_{w}") for w in WINDOWS]
+        + [(pl.col(f"slope_{w}") / floor).alias(f"slope_z_{w}") for w in WINDOWS]
+        + [(pl.col(f"std_{w}") / floor).alias(f"std_ratio_{w}") for w in ("1h", "24h")]
+        + [((pl.col("max_1h") - pl.col("min_1h")) / floor).alias("range_z_1h")]
     )
     return out.select("asset_id", "t", "tag", *SIGNAL_STATS)
 
@@ -188,13 +231,18 @@ def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
 
 
 def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
-    """(asset_id, t, tag, stats) -> one row per (asset_id, t), columns sig.<tag>.<stat>."""
+    """(asset_id, t, tag, stats) -> one row per (asset_id, t): columns sig.<tag>.<stat>, and
+    agg.<stat>_absmax, the largest |stat| over the asset's tags."""
     if long.is_empty():
         return long.select("asset_id", "t")
     wide = long.pivot(on="tag", index=["asset_id", "t"], values=list(SIGNAL_STATS))
     tags = long.get_column("tag").unique().to_list()
     names = {f"{stat}_{tag}": f"sig.{tag}.{stat}" for stat in SIGNAL_STATS for tag in tags}
-    return wide.rename({c: names[c] for c in wide.columns if c in names})
+    wide = wide.rename({c: names[c] for c in wide.columns if c in names})
+    agg = long.group_by("asset_id", "t").agg(
+        [pl.col(stat).abs().max().alias(f"agg.{stat}_absmax") for stat in AGGREGATES]
+    )
+    return wide.join(agg, on=["asset_id", "t"], how="left")
 
 
 def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
@@ -382,7 +430,7 @@ def build_features(frames: Frames, grid: pl.DataFrame) -> pl.DataFrame:
     grid = grid.select("asset_id", "t").unique(maintain_order=True)
     out = grid
     for part in (
-        widen_signals(signal_features(frames.r15, frames.rday, grid)),
+        widen_signals(signal_features(frames.r15, frames.rday, grid, frames.dispatch)),
         alarm_features(frames.alarms, grid),
         dispatch_features(frames.dispatch, grid),
         hse_features(frames.incidents, grid),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +84,19 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=0, le=65535)
     mlflow_tracking_uri: str | None = None
 
+    horizon_h: float = Field(default=24.0, gt=0, le=24 * 30, description="prediction horizon")
+    min_downtime_min: float = Field(default=30.0, ge=0, description="incident: stop length")
+    alert_budget: float = Field(default=0.5, gt=0, description="false alerts per asset-week")
+    alert_open_rating: Literal["medium", "high", "critical"] = "high"
+    alert_cooldown_h: float = Field(default=2.0, ge=0, description="below threshold to close")
+    likelihood_bands: str = Field(
+        default="0.25,0.5,1,2", description="L2..L5 lower bounds, multiples of the threshold"
+    )
+    rating_bands: str = Field(
+        default="5,10,20", description="L x C where medium/high/critical start"
+    )
+    score_interval_s: float = Field(default=10.0, gt=0, description="scorer loop period")
+
     retention_days: int = Field(default=730, ge=1, description="TimescaleDB raw-sample retention")
     compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB compression age")
     log_level: str = "INFO"
@@ -108,6 +123,17 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+
+def parse_floats(text: str, n: int, name: str) -> tuple[float, ...]:
+    """'0.25,0.5,1,2' -> increasing floats, or a one-line error naming the setting."""
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be {n} comma-separated numbers: {text!r}") from None
+    if len(values) != n or any(b <= a for a, b in itertools.pairwise(values)):
+        raise ConfigurationError(f"{name} must be {n} increasing numbers: {text!r}")
+    return values
 
 
 def _unknown_env_keys() -> list[str]:

@@ -34,8 +34,9 @@ class TableSpec:
     # COPY straight into the uniquely indexed table first; only a batch that hits a
     # duplicate (a redelivery) pays for the staging path. Worth it for the hot stream only.
     copy_first: bool = False
-    # Mark the touched 15-min buckets for the rollup maintainer (signal samples only).
+    # Mark the touched 15-min buckets for the rollup maintainer (samples, dispatch events).
     marks_rollups: bool = False
+    ts_index: int = 0
 
 
 SPECS: dict[str, TableSpec] = {
@@ -58,6 +59,7 @@ SPECS: dict[str, TableSpec] = {
          "operator"),
         ("text", "timestamptz", "text", "text", "bool", "text", "text", "text", "text"),
         ("event_id",), 2, lambda m: [contracts.dispatch_row(m)],
+        marks_rollups=True, ts_index=1,
     ),
     "incidents": TableSpec(
         "incidents", "incidents",
@@ -79,9 +81,12 @@ class WriteResult:
 ROLLUP_SECONDS = 900
 
 
-def mark_dirty(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
-    """Record which (asset, 15-min bucket) pairs these sample rows touch."""
-    touched = {(row[1], int(row[0].timestamp()) // ROLLUP_SECONDS) for row in rows}
+def mark_dirty(
+    conn: psycopg.Connection, rows: Sequence[tuple], ts_index: int = 0, asset_index: int = 1
+) -> None:
+    """Record which (asset, 15-min bucket) pairs these rows touch: samples change a bucket, a
+    dispatch event changes which buckets of its day count as running."""
+    touched = {(row[asset_index], int(row[ts_index].timestamp()) // ROLLUP_SECONDS) for row in rows}
     assets = [a for a, _ in touched]
     buckets = [datetime.fromtimestamp(b * ROLLUP_SECONDS, UTC) for _, b in touched]
     conn.execute(
@@ -130,7 +135,7 @@ class TableWriter:
                     new_assets = self._register_assets(conn, rows)
                     inserted = self._insert(conn, rows)
                     if self.spec.marks_rollups:
-                        mark_dirty(conn, rows)
+                        mark_dirty(conn, rows, self.spec.ts_index, self.spec.asset_index)
                 self._known_assets.update(new_assets)
                 return WriteResult(inserted, len(rows) - inserted)
         except (psycopg.OperationalError, PoolTimeout) as exc:

@@ -31,20 +31,37 @@ WITH d AS (
     ON CONFLICT (asset_id, tag, bucket) DO UPDATE SET
         n = EXCLUDED.n, sum = EXCLUDED.sum, sumsq = EXCLUDED.sumsq, min = EXCLUDED.min,
         max = EXCLUDED.max, last = EXCLUDED.last, last_ts = EXCLUDED.last_ts
-    RETURNING r.asset_id, r.tag, date_trunc('day', r.bucket, 'UTC') AS day
+    RETURNING r.asset_id
 )
-SELECT (SELECT count(*) FROM d), array_agg(asset_id), array_agg(tag), array_agg(day)
-FROM (SELECT DISTINCT asset_id, tag, day FROM up) AS u
+SELECT (SELECT count(*) FROM d), array_agg(asset_id), array_agg(day)
+FROM (SELECT DISTINCT asset_id, date_trunc('day', bucket, 'UTC') AS day FROM d) AS u
 """
 
+# A day's baseline counts only 15-min buckets the asset ran through entirely (state running at
+# the bucket's start, no state change inside it): a stopped motor's 0 A is not its normal.
+# States are re-derived from dispatch_events at every refresh, so late events are honoured.
 _REFRESH_1D = """
+WITH k AS (
+    SELECT DISTINCT asset_id, day FROM unnest(%s::text[], %s::timestamptz[]) AS k(asset_id, day)
+), gone AS (
+    DELETE FROM signal_rollup_1d r USING k WHERE r.asset_id = k.asset_id AND r.day = k.day
+), b AS (
+    SELECT k.asset_id, k.day, g.bucket
+    FROM k, generate_series(k.day, k.day + interval '1 day' - interval '15 minutes',
+                            interval '15 minutes') AS g(bucket)
+), running AS (
+    SELECT b.* FROM b
+    WHERE coalesce((SELECT d.state FROM dispatch_events d
+                    WHERE d.asset_id = b.asset_id AND d.ts <= b.bucket
+                    ORDER BY d.ts DESC, d.event_id DESC LIMIT 1), 'running') = 'running'
+      AND NOT EXISTS (SELECT 1 FROM dispatch_events d
+                      WHERE d.asset_id = b.asset_id AND d.ts > b.bucket
+                        AND d.ts < b.bucket + interval '15 minutes')
+)
 INSERT INTO signal_rollup_1d AS r (asset_id, tag, day, n, sum, sumsq, min, max)
-SELECT k.asset_id, k.tag, k.day, sum(x.n), sum(x.sum), sum(x.sumsq), min(x.min), max(x.max)
-FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(asset_id, tag, day)
-JOIN signal_rollup_15m x
-  ON x.asset_id = k.asset_id AND x.tag = k.tag
- AND x.bucket >= k.day AND x.bucket < k.day + interval '1 day'
-GROUP BY k.asset_id, k.tag, k.day
+SELECT x.asset_id, x.tag, running.day, sum(x.n), sum(x.sum), sum(x.sumsq), min(x.min), max(x.max)
+FROM running JOIN signal_rollup_15m x ON x.asset_id = running.asset_id AND x.bucket = running.bucket
+GROUP BY x.asset_id, x.tag, running.day
 ON CONFLICT (asset_id, tag, day) DO UPDATE SET
     n = EXCLUDED.n, sum = EXCLUDED.sum, sumsq = EXCLUDED.sumsq, min = EXCLUDED.min,
     max = EXCLUDED.max
@@ -56,9 +73,9 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
     done = 0
     for _ in range(max_chunks):
         with conn.transaction():
-            taken, assets, tags, days = conn.execute(_REFRESH_15M, {"limit": chunk}).fetchone()
+            taken, assets, days = conn.execute(_REFRESH_15M, {"limit": chunk}).fetchone()
             if assets:
-                conn.execute(_REFRESH_1D, (assets, tags, days))
+                conn.execute(_REFRESH_1D, (assets, days))
         done += taken
         if taken < chunk:
             break

@@ -48,8 +48,10 @@ def samples_frame(messages: list[dict]) -> pl.DataFrame:
     )
 
 
-def rollups(samples: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The 15-min and daily rollups computed from raw samples (the reference)."""
+def rollups(samples: pl.DataFrame, dispatch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The 15-min and (running-only) daily rollups computed from raw samples (the reference)."""
+    from models.features import running_buckets
+
     r15 = (
         samples.sort("ts")
         .with_columns(pl.col("ts").dt.truncate("15m").alias("bucket"))
@@ -63,8 +65,12 @@ def rollups(samples: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("value").last().alias("last"),
         )
     )
+    keys = r15.select("asset_id", "bucket").unique()
+    keys = keys.with_columns(running_buckets(dispatch, keys).alias("_ran"))
     rday = (
-        r15.with_columns(pl.col("bucket").dt.truncate("1d").alias("day"))
+        r15.join(keys, on=["asset_id", "bucket"])
+        .filter(pl.col("_ran"))
+        .with_columns(pl.col("bucket").dt.truncate("1d").alias("day"))
         .group_by("asset_id", "tag", "day")
         .agg(pl.col("n").sum(), pl.col("sum").sum(), pl.col("sumsq").sum())
     )
@@ -73,13 +79,13 @@ def rollups(samples: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def frames_from(messages: dict[str, list[dict]], registry: list[dict]) -> Frames:
     """Frames as load_frames returns them, built straight from the messages."""
-    r15, rday = rollups(samples_frame(messages["signals"]))
     alarms = pl.DataFrame(messages["alarms"]).select("asset_id", _ts("ts"), "kind", "state")
     dispatch = (
         pl.DataFrame(messages["dispatch"], infer_schema_length=None)
         .select("asset_id", _ts("ts"), "event_id", "state", "planned", "crew", "reason_code")
         .sort("asset_id", "ts", "event_id")
     )
+    r15, rday = rollups(samples_frame(messages["signals"]), dispatch)
     inc_schema = {
         "asset_id": pl.String,
         "ts": pl.String,

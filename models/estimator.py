@@ -1,0 +1,270 @@
+"""The risk model: LightGBM with early stopping, isotonic calibration, per-signal explanations."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+from sklearn.linear_model import LogisticRegression
+
+from models.features import CATEGORICAL, MODEL_STATS
+
+PARAMS = {
+    "objective": "binary",
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_data_in_leaf": 150,
+    "feature_fraction": 0.5,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 5.0,
+    "max_bin": 127,
+    "num_threads": 2,
+    "seed": 7,
+    "verbose": -1,
+}
+ROUNDS = 800
+EARLY_STOP = 60
+PSI_BINS = 10
+DRIFT_FEATURES = 20  # PSI is tracked for the most important features only (bounded metrics)
+
+
+def feature_columns(frame: pl.DataFrame) -> list[str]:
+    """The model's input columns of a feature frame, in a stable order: everything but keys and
+    labels, and of the per-tag statistics only the scale-free ones (MODEL_STATS)."""
+    skip = {"asset_id", "t", "label"}
+
+    def wanted(c: str) -> bool:
+        if c in skip:
+            return False
+        return not c.startswith("sig.") or c.rsplit(".", 1)[1] in MODEL_STATS
+
+    return sorted(c for c in frame.columns if wanted(c))
+
+
+def signal_of(feature: str) -> str:
+    """The signal or event family a feature explains: sig.vibration_mm_s.z_6h -> vibration_mm_s."""
+    parts = feature.split(".")
+    if parts[0] == "sig":
+        return parts[1]
+    if parts[0] == "alarm":
+        return f"alarms:{parts[1]}"
+    if parts[0] == "disp":
+        return f"dispatch:{parts[1]}"
+    if parts[0] == "hse":
+        return "hse_incidents"
+    return f"context:{parts[1]}"
+
+
+class PlattCalibrator:
+    """Logistic regression on the booster's log-odds, fitted on held-back data: strictly
+    monotone, so thresholds keep the ranking's full resolution (isotonic steps would not)."""
+
+    def fit(self, raw: np.ndarray, labels: np.ndarray) -> PlattCalibrator:
+        """Fit on validation scores and labels."""
+        self.lr = LogisticRegression(C=1e6).fit(_logit(raw)[:, None], labels)
+        return self
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities."""
+        return self.lr.predict_proba(_logit(raw)[:, None])[:, 1]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class RiskModel:
+    """Everything needed to score a feature frame the same way everywhere."""
+
+    booster: lgb.Booster
+    calibrator: PlattCalibrator
+    features: list[str]
+    categories: dict[str, list[str]]
+    threshold: float = 0.5
+    horizon_s: int = 86400
+    reference: dict[str, dict] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def matrix(self, frame: pl.DataFrame) -> np.ndarray:
+        """This model's input matrix for a feature frame."""
+        return to_matrix(frame, self.features, self.categories)
+
+    def raw(self, frame: pl.DataFrame) -> np.ndarray:
+        """Uncalibrated booster output (a probability of the subsampled training set)."""
+        return self.booster.predict(self.matrix(frame), num_iteration=self.booster.best_iteration)
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        """Calibrated probability of an incident within the horizon."""
+        if frame.height == 0:
+            return np.empty(0)
+        return np.clip(self.calibrator.predict(self.raw(frame)), 0.0, 1.0)
+
+    def contributions(self, frame: pl.DataFrame, top: int = 5) -> list[list[dict]]:
+        """Top signals/event families per row by summed SHAP value (log-odds), largest first."""
+        if frame.height == 0:
+            return []
+        shap = self.booster.predict(
+            self.matrix(frame), num_iteration=self.booster.best_iteration, pred_contrib=True
+        )[:, :-1]
+        groups: dict[str, list[int]] = {}
+        for i, name in enumerate(self.features):
+            groups.setdefault(signal_of(name), []).append(i)
+        names = list(groups)
+        summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
+        out = []
+        for row in summed:
+            order = np.argsort(-row)[:top]
+            out.append(
+                [
+                    {"signal": names[j], "contribution": round(float(row[j]), 4)}
+                    for j in order
+                    if row[j] > 0
+                ]
+            )
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """booster.txt, calibrator.pkl, meta.json."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(directory / "booster.txt"))
+        with open(directory / "calibrator.pkl", "wb") as fh:
+            pickle.dump(self.calibrator, fh)
+        meta = {
+            "features": self.features,
+            "categories": self.categories,
+            "threshold": self.threshold,
+            "horizon_s": self.horizon_s,
+            "reference": self.reference,
+            "info": self.info,
+            "best_iteration": self.booster.best_iteration,
+        }
+        (directory / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+
+    @classmethod
+    def load(cls, directory: Path) -> RiskModel:
+        """Inverse of save."""
+        meta = json.loads((Path(directory) / "meta.json").read_text())
+        booster = lgb.Booster(model_file=str(Path(directory) / "booster.txt"))
+        booster.best_iteration = meta.get("best_iteration", 0)
+        with open(Path(directory) / "calibrator.pkl", "rb") as fh:
+            calibrator = pickle.load(fh)
+        return cls(
+            booster,
+            calibrator,
+            meta["features"],
+            meta["categories"],
+            meta["threshold"],
+            meta["horizon_s"],
+            meta["reference"],
+            meta["info"],
+        )
+
+
+def to_matrix(
+    frame: pl.DataFrame, features: list[str], categories: dict[str, list[str]]
+) -> np.ndarray:
+    """Float32 matrix in `features` order: missing columns NaN, categories as vocabulary codes."""
+    cols = []
+    for name in features:
+        if name not in frame.columns:
+            cols.append(np.full(frame.height, np.nan, dtype=np.float32))
+        elif name in categories:
+            vocab = {v: i for i, v in enumerate(categories[name])}
+            codes = [
+                vocab.get(v, np.nan) if v is not None else np.nan
+                for v in frame.get_column(name).to_list()
+            ]
+            cols.append(np.array(codes, dtype=np.float32))
+        else:
+            cols.append(frame.get_column(name).cast(pl.Float32).to_numpy().astype(np.float32))
+    if not cols:
+        return np.empty((frame.height, 0), dtype=np.float32)
+    matrix = np.column_stack(cols)
+    matrix[~np.isfinite(matrix)] = np.nan
+    return matrix
+
+
+def fit(
+    train: pl.DataFrame,
+    valid: pl.DataFrame,
+    *,
+    weight: np.ndarray | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RiskModel:
+    """Train on `train`, stop early and calibrate on `valid` (both carry `label`)."""
+    features = feature_columns(train)
+    categories = {
+        c: sorted(v for v in train.get_column(c).unique().to_list() if v is not None)
+        for c in CATEGORICAL
+        if c in features
+    }
+    x_train = to_matrix(train, features, categories)
+    x_valid = to_matrix(valid, features, categories)
+    y_train = train.get_column("label").to_numpy()
+    y_valid = valid.get_column("label").to_numpy()
+    cat_idx = [features.index(c) for c in categories]
+    dtrain = lgb.Dataset(
+        x_train,
+        y_train,
+        weight=weight,
+        feature_name=features,
+        categorical_feature=cat_idx,
+        free_raw_data=False,
+    )
+    dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
+    callbacks = [lgb.early_stopping(EARLY_STOP, verbose=False)]
+    if progress is not None:
+        callbacks.append(lambda env: progress(env.iteration + 1))
+    booster = lgb.train(
+        {**PARAMS, "metric": "average_precision"},
+        dtrain,
+        ROUNDS,
+        valid_sets=[dvalid],
+        callbacks=callbacks,
+    )
+    raw_valid = booster.predict(x_valid, num_iteration=booster.best_iteration)
+    calibrator = PlattCalibrator().fit(raw_valid, y_valid)
+    model = RiskModel(booster, calibrator, features, categories)
+    model.reference = drift_reference(model, x_train)
+    return model
+
+
+def drift_reference(model: RiskModel, x_train: np.ndarray) -> dict[str, dict]:
+    """Decile edges and shares of the most important features on the training data."""
+    gain = model.booster.feature_importance("gain")
+    top = [model.features[i] for i in np.argsort(-gain)[:DRIFT_FEATURES] if gain[i] > 0]
+    ref = {}
+    for name in top:
+        col = x_train[:, model.features.index(name)]
+        col = col[~np.isnan(col)]
+        if col.size < 50:
+            continue
+        edges = np.unique(np.quantile(col, np.linspace(0, 1, PSI_BINS + 1))[1:-1])
+        counts = np.bincount(np.searchsorted(edges, col), minlength=edges.size + 1)
+        ref[name] = {"edges": edges.tolist(), "shares": (counts / counts.sum()).tolist()}
+    return ref
+
+
+def psi(reference: dict, values: np.ndarray) -> float | None:
+    """Population stability index of `values` against a reference from drift_reference."""
+    values = values[~np.isnan(values)]
+    if values.size < 20:
+        return None
+    edges = np.asarray(reference["edges"])
+    expected = np.clip(np.asarray(reference["shares"]), 1e-4, None)
+    counts = np.bincount(np.searchsorted(edges, values), minlength=edges.size + 1)
+    actual = np.clip(counts / counts.sum(), 1e-4, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))

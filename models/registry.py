@@ -1,0 +1,109 @@
+"""The MLflow model registry: log the risk model as a pyfunc, register it, move `champion`."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import mlflow
+import polars as pl
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from models.estimator import RiskModel
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "precursor-risk"
+CHAMPION = "champion"
+EXPERIMENT = "precursor"
+
+
+class RiskPyfunc(mlflow.pyfunc.PythonModel):
+    """MLflow wrapper: a pandas frame of features in, calibrated probabilities out."""
+
+    def load_context(self, context) -> None:
+        """Load the saved RiskModel."""
+        self.model = RiskModel.load(Path(context.artifacts["model"]))
+
+    def predict(self, context, model_input, params=None):
+        """Probabilities for each row."""
+        return self.model.predict(pl.from_pandas(model_input))
+
+
+def configure(tracking_uri: str, artifact_dir: Path) -> str:
+    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    client = MlflowClient()
+    found = client.get_experiment_by_name(EXPERIMENT)
+    if found is not None:
+        mlflow.set_experiment(EXPERIMENT)
+        return found.experiment_id
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    # An explicit artefact root: MLflow would otherwise write ./mlruns wherever it runs.
+    experiment_id = client.create_experiment(EXPERIMENT, artifact_location=artifact_dir.as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return experiment_id
+
+
+def log_risk_model(model: RiskModel, sample: pl.DataFrame) -> str:
+    """Log the model in the active run with its signature and register it; returns the version."""
+    example = sample.select([c for c in model.features if c in sample.columns]).head(50)
+    pdf = example.to_pandas()
+    signature = infer_signature(pdf, model.predict(example))
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "risk-model")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=RiskPyfunc(),
+            artifacts={"model": str(Path(tmp) / "risk-model")},
+            signature=signature,
+            registered_model_name=MODEL_NAME,
+            pip_requirements=["lightgbm", "scikit-learn", "polars", "numpy", "pandas"],
+        )
+    return str(info.registered_model_version)
+
+
+def load_version(version: str) -> RiskModel:
+    """A registered version as a RiskModel."""
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
+    return pyfunc.unwrap_python_model().model
+
+
+def champion_version() -> str | None:
+    """The version the `champion` alias points at, if any."""
+    try:
+        return str(MlflowClient().get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def promote(version: str) -> None:
+    """Move the `champion` alias to `version`."""
+    MlflowClient().set_registered_model_alias(MODEL_NAME, CHAMPION, version)
+    logger.info("champion is now %s version %s", MODEL_NAME, version)
+
+
+def versions() -> list[dict]:
+    """Registered versions, newest first, with their run's metrics."""
+    client = MlflowClient()
+    champ = champion_version()
+    out = []
+    try:
+        found = client.search_model_versions(f"name = '{MODEL_NAME}'")
+    except mlflow.exceptions.MlflowException:
+        return []
+    for mv in sorted(found, key=lambda m: int(m.version), reverse=True):
+        metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        out.append(
+            {
+                "version": str(mv.version),
+                "champion": str(mv.version) == champ,
+                "created_at": mv.creation_timestamp,
+                "run_id": mv.run_id,
+                "metrics": metrics,
+            }
+        )
+    return out

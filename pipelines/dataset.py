@@ -1,0 +1,157 @@
+"""Training and backtest data: time-ordered windows, feature rows, labels, ground truth."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import orjson
+import polars as pl
+import psycopg
+
+from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, GRID, Frames, build_features
+from models.features import scoring_grid as make_grid
+from models.labels import incidents as find_incidents
+from models.labels import label
+from precursor.core.errors import PrecursorError
+from services.predict.frames import data_span, load_frames
+from services.predict.rollups import refresh_rollups
+
+TRAIN_SHARE, VALID_SHARE = 0.6, 0.2
+NEGATIVE_KEEP = 0.3  # neighbouring 15-min rows are near duplicates; calibration undoes the skew
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Train, validation and test spans, separated by gaps of one horizon (no label overlap)."""
+
+    start: datetime
+    train_end: datetime
+    valid_start: datetime
+    valid_end: datetime
+    test_start: datetime
+    test_end: datetime
+
+    def to_dict(self) -> dict[str, str]:
+        """ISO strings, for MLflow and model metadata."""
+        return {k: v.isoformat() for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, str]) -> Windows:
+        """Inverse of to_dict."""
+        return cls(**{k: datetime.fromisoformat(v) for k, v in raw.items()})
+
+
+def _align(t: datetime) -> datetime:
+    step = GRID.total_seconds()
+    return datetime.fromtimestamp(math.ceil(t.timestamp() / step) * step, t.tzinfo)
+
+
+def split(start: datetime, end: datetime, horizon: timedelta) -> Windows:
+    """60 / 20 / 20 by time, with a horizon-long gap before validation and before test."""
+    usable = (end - start) - 2 * horizon
+    if usable <= 10 * horizon:
+        raise PrecursorError(
+            f"not enough history to train: {(end - start).days} days after the "
+            f"{BASELINE_DAYS + BASELINE_LAG_DAYS}-day baseline warm-up; need about "
+            f"{round(12 * horizon.total_seconds() / 86400) + 1} days"
+        )
+    train_end = _align(start + usable * TRAIN_SHARE)
+    valid_start = train_end + horizon
+    valid_end = _align(valid_start + usable * VALID_SHARE)
+    test_start = valid_end + horizon
+    return Windows(start, train_end, valid_start, valid_end, test_start, end)
+
+
+@dataclass
+class Dataset:
+    """Everything a training or backtest run reads from the database."""
+
+    frames: Frames
+    grid: pl.DataFrame  # asset_id, t, label
+    incidents: pl.DataFrame  # asset_id, ts, source, ref, precursor (None when unknown)
+    windows: Windows
+    horizon: timedelta
+
+    @property
+    def n_assets(self) -> int:
+        """Assets with any scored row."""
+        return self.grid.get_column("asset_id").n_unique()
+
+    def rows(self, a: datetime, b: datetime) -> pl.DataFrame:
+        """Grid rows with a <= t < b."""
+        return self.grid.filter((pl.col("t") >= a) & (pl.col("t") < b))
+
+    def criticality(self) -> pl.DataFrame:
+        """asset_id, criticality."""
+        return self.frames.assets.select("asset_id", "criticality")
+
+
+def read_truth(path: Path | None) -> dict[str, bool]:
+    """Incident ref -> whether the simulator gave it a precursor."""
+    if path is None or not Path(path).exists():
+        return {}
+    out = {}
+    for line in Path(path).read_bytes().splitlines():
+        rec = orjson.loads(line)
+        if rec.get("type") != "incident":
+            continue
+        ref = rec.get("event_id") or rec.get("incident_id")
+        if ref and rec.get("precursor") != "unknown":
+            out[ref] = rec.get("precursor_onset") is not None
+    return out
+
+
+def load_dataset(
+    conn: psycopg.Connection,
+    horizon: timedelta,
+    truth: Path | None = None,
+    windows: Windows | None = None,
+    min_downtime: timedelta = timedelta(minutes=30),
+) -> Dataset:
+    """Roll up what is pending, load the span with data, label it, split it."""
+    refresh_rollups(conn)
+    lo, hi = data_span(conn)
+    if lo is None:
+        raise PrecursorError("no signal data in the database: ingest or replay some first")
+    start = _align(lo + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS))
+    if windows is None:
+        windows = split(start, hi - horizon, horizon)
+    frames = load_frames(conn, windows.start, hi)
+    assets = frames.assets.get_column("asset_id").to_list()
+    grid = make_grid(assets, windows.start, hi - horizon, frames.dispatch)
+    incident_rows = find_incidents(frames.dispatch, frames.incidents, hi, min_downtime)
+    known = read_truth(truth)
+    incident_rows = incident_rows.with_columns(
+        pl.col("ref")
+        .replace_strict(known, default=None, return_dtype=pl.Boolean)
+        .alias("precursor")
+    )
+    return Dataset(frames, label(grid, incident_rows, horizon), incident_rows, windows, horizon)
+
+
+def feature_rows(ds: Dataset, rows: pl.DataFrame) -> pl.DataFrame:
+    """Features for grid rows, with their labels."""
+    if rows.is_empty():
+        raise PrecursorError("a data window has no scorable rows")
+    features = build_features(ds.frames, rows.select("asset_id", "t"))
+    return features.join(rows.select("asset_id", "t", "label"), on=["asset_id", "t"], how="left")
+
+
+def subsample_negatives(rows: pl.DataFrame, keep: float = NEGATIVE_KEEP, seed: int = 7):
+    """All positives and a deterministic share of negatives."""
+    rng = np.random.default_rng(seed)
+    mask = (rows.get_column("label").to_numpy() == 1) | (rng.uniform(size=rows.height) < keep)
+    return rows.filter(pl.Series(mask))
+
+
+def scored(ds: Dataset, features: pl.DataFrame, scores: np.ndarray) -> pl.DataFrame:
+    """asset_id, t, probability (or baseline score), criticality, label, score."""
+    return (
+        features.select("asset_id", "t", "label")
+        .with_columns(pl.Series("probability", scores), pl.Series("score", scores))
+        .join(ds.criticality(), on="asset_id", how="left")
+    )

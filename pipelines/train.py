@@ -1,0 +1,147 @@
+"""`precursor train`: features -> LightGBM -> calibrated, thresholded, logged and registered."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from tqdm import tqdm
+
+from models import registry
+from models.estimator import PARAMS, ROUNDS, fit
+from pipelines import plots
+from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
+from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
+from precursor.core import db
+from precursor.core.settings import Settings
+from services.predict.policy import policy_from
+
+logger = logging.getLogger(__name__)
+
+
+def prepare(ds: Dataset, quiet: bool = False):
+    """Feature rows of the three windows (training negatives subsampled)."""
+    w = ds.windows
+    steps = [
+        ("train", subsample_negatives(ds.rows(w.start, w.train_end))),
+        ("valid", ds.rows(w.valid_start, w.valid_end)),
+        ("test", ds.rows(w.test_start, w.test_end)),
+    ]
+    out = {}
+    for name, rows in tqdm(steps, desc="features", unit="window", disable=quiet):
+        out[name] = feature_rows(ds, rows)
+    return out["train"], out["valid"], out["test"]
+
+
+def run_train(
+    settings: Settings,
+    *,
+    horizon: timedelta,
+    budget: float,
+    truth: Path | None,
+    quiet: bool = False,
+) -> dict:
+    """Train, evaluate against the baselines, log one MLflow run, register, maybe promote."""
+    registry.configure(settings.resolved_mlflow_uri, settings.data_dir.resolve() / "mlartifacts")
+    with db.connect(settings) as conn:
+        ds = load_dataset(
+            conn, horizon, truth, min_downtime=timedelta(minutes=settings.min_downtime_min)
+        )
+    x_train, x_valid, x_test = prepare(ds, quiet)
+    policy = replace(policy_from(settings), horizon=horizon)
+    bar = tqdm(total=ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
+    model = fit(x_train, x_valid, progress=lambda i: bar.update(i - bar.n))
+    bar.close()
+    model.threshold = choose(ds, scored(ds, x_valid, model.predict(x_valid)), policy, budget)
+    model.horizon_s = int(horizon.total_seconds())
+    model.info = {
+        "windows": ds.windows.to_dict(),
+        "budget": budget,
+        "rows": {"train": x_train.height, "valid": x_valid.height, "test": x_test.height},
+    }
+    valid_m = window_metrics(
+        ds, scored(ds, x_valid, model.predict(x_valid)), model.threshold, policy, which="valid"
+    )
+    test_m = model_metrics(ds, model, x_test, policy)
+    base = baselines(ds, x_train, x_valid, x_test, policy, budget)
+    result = {
+        **test_m,
+        "baselines": base,
+        "valid": valid_m,
+        "budget": budget,
+        "window": ds.windows.to_dict(),
+        "horizon_h": horizon.total_seconds() / 3600,
+    }
+
+    with mlflow.start_run(run_name="train") as run:
+        mlflow.log_params(
+            {
+                **{f"lgbm.{k}": v for k, v in PARAMS.items()},
+                "best_iteration": model.booster.best_iteration,
+                "horizon_h": horizon.total_seconds() / 3600,
+                "alert_budget": budget,
+                "threshold": model.threshold,
+                "features": len(model.features),
+                **{f"window.{k}": v for k, v in ds.windows.to_dict().items()},
+                **{f"rows.{k}": v for k, v in model.info["rows"].items()},
+            }
+        )
+        _log_metrics("test", test_m)
+        _log_metrics("valid", valid_m)
+        for name, m in base.items():
+            _log_metrics(f"baseline.{name}", m)
+        _log_artifacts(model, x_test, ds, base)
+        version = registry.log_risk_model(model, x_test)
+        result.update(model_version=version, run_id=run.info.run_id)
+
+    champion = registry.champion_version()
+    if champion is None:
+        registry.promote(version)
+        result["champion"] = {"promoted": True, "previous": None}
+    else:
+        old = registry.load_version(champion)
+        old_m = model_metrics(ds, old, x_test, policy)
+        promoted = beats(test_m, old_m, budget)
+        if promoted:
+            registry.promote(version)
+        result["champion"] = {
+            "promoted": promoted,
+            "previous": champion,
+            "previous_on_this_window": old_m,
+        }
+    return result
+
+
+def _log_metrics(prefix: str, metrics: dict) -> None:
+    mlflow.log_metrics(
+        {
+            f"{prefix}.{k}": float(v)
+            for k, v in metrics.items()
+            if isinstance(v, int | float) and v is not None
+        }
+    )
+
+
+def _log_artifacts(model, x_test, ds: Dataset, base: dict) -> None:
+    labels = x_test.get_column("label").to_numpy()
+    probs = model.predict(x_test)
+    gains = model.booster.feature_importance("gain")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "features.json").write_text(json.dumps(model.features, indent=1))
+        order = np.argsort(-gains)
+        (d / "feature_importance.csv").write_text(
+            "feature,gain\n" + "".join(f"{model.features[i]},{gains[i]:.3f}\n" for i in order)
+        )
+        if labels.sum() > 0:
+            plots.pr_curve(labels, {"model": probs}, d / "pr_curve.png")
+            plots.calibration(labels, probs, d / "calibration.png")
+        plots.importance(model.features, gains, d / "feature_importance.png")
+        (d / "backtest.json").write_text(json.dumps({"baselines": base}, indent=1, default=str))
+        mlflow.log_artifacts(str(d))

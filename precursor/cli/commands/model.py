@@ -1,0 +1,128 @@
+"""`precursor train` and `precursor backtest`: the model's lifecycle from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from precursor.cli.commands.args import positive_float
+
+ROWS = [
+    ("incidents", "incidents", "{:.0f}"),
+    ("recall_at_1h", "recall >= 1 h ahead", "{:.2f}"),
+    ("recall_at_1h_precursor", "  with a precursor", "{:.2f}"),
+    ("median_lead_h", "median lead (h)", "{:.1f}"),
+    ("p10_lead_h", "p10 lead (h)", "{:.1f}"),
+    ("false_alerts_per_asset_week", "false alerts / asset-week", "{:.2f}"),
+    ("alerts_per_shift", "alerts / shift", "{:.2f}"),
+    ("pr_auc", "PR-AUC (rows)", "{:.3f}"),
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `train` and `backtest` to the CLI."""
+    t = sub.add_parser(
+        "train",
+        help="train, evaluate and register a risk model (MLflow)",
+        description="Time-ordered train / validation / test split with "
+        "horizon-long gaps; LightGBM with early stopping; isotonic calibration; "
+        "alert threshold chosen on validation to meet the alert budget; one MLflow "
+        "run; registered as precursor-risk; `champion` moves only to a better model.",
+    )
+    t.add_argument(
+        "--horizon-h",
+        type=positive_float,
+        default=None,
+        help="prediction horizon in hours (PRECURSOR_HORIZON_H, 24)",
+    )
+    t.add_argument(
+        "--budget",
+        type=positive_float,
+        default=None,
+        help="false alerts per asset-week allowed (PRECURSOR_ALERT_BUDGET, 0.5)",
+    )
+    t.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="simulator ground truth (default <data dir>/simulation/ground_truth.jsonl)",
+    )
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.set_defaults(run=run_train)
+    b = sub.add_parser(
+        "backtest",
+        help="replay the scorer over the model's test window",
+        description="Walk-forward replay of the live scorer with the real alert "
+        "state machine over the test window, per incident, against a static "
+        "threshold baseline and an IsolationForest at the same alert budget.",
+    )
+    b.add_argument("--model-version", default=None, help="registered version (default champion)")
+    b.add_argument("--truth", type=Path, default=None, help="simulator ground truth, as for train")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(run=run_backtest)
+
+
+def _truth(args: argparse.Namespace, settings) -> Path | None:
+    if args.truth is not None:
+        return args.truth
+    default = settings.data_dir / "simulation" / "ground_truth.jsonl"
+    return default if default.exists() else None
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train and print the test-window table."""
+    from pipelines.train import run_train as train
+    from precursor.core import endpoints
+
+    settings = endpoints.resolve(args.settings, need_kafka=False)
+    result = train(
+        settings,
+        horizon=timedelta(hours=args.horizon_h or settings.horizon_h),
+        budget=args.budget or settings.alert_budget,
+        truth=_truth(args, settings),
+        quiet=args.json,
+    )
+    if args.json:
+        print(json.dumps(result, default=str))
+        return 0
+    champion = result["champion"]
+    print(
+        f"registered precursor-risk version {result['model_version']} "
+        f"({'now champion' if champion['promoted'] else 'champion stays ' + champion['previous']})"
+    )
+    print_table(result)
+    return 0
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    """Backtest and print the table (or JSON)."""
+    from pipelines.backtest import run_backtest as backtest
+    from precursor.core import endpoints
+
+    settings = endpoints.resolve(args.settings, need_kafka=False)
+    result = backtest(
+        settings, version=args.model_version, truth=_truth(args, settings), quiet=args.json
+    )
+    if args.json:
+        print(json.dumps(result, default=str))
+        return 0
+    print(
+        f"backtest of precursor-risk version {result['model_version']}, test window "
+        f"{result['window']['test_start'][:16]} .. {result['window']['test_end'][:16]}"
+    )
+    print_table(result)
+    return 0
+
+
+def print_table(result: dict) -> None:
+    """Model vs baselines, one metric a line."""
+    cols = [("model", result), *result["baselines"].items()]
+    print(f"{'':28s}" + "".join(f"{name:>18s}" for name, _ in cols))
+    for key, label, fmt in ROWS:
+        cells = []
+        for _, m in cols:
+            v = m.get(key)
+            cells.append(f"{fmt.format(v) if v is not None else '-':>18s}")
+        print(f"{label:28s}" + "".join(cells))
