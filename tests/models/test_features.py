@@ -116,7 +116,7 @@ def test_database_rollups_equal_rollups_from_raw_samples(seeded: str) -> None:
         assert np.allclose(got.get_column(col).to_numpy(), want.get_column(col).to_numpy()), col
     dkey = ["asset_id", "tag", "day"]
     got_d = db.rday.sort(dkey)
-    want_d = rday.filter(pl.col("day") >= got_d.get_column("day").min()).sort(dkey)
+    want_d = FRAMES.rday.filter(pl.col("day") >= got_d.get_column("day").min()).sort(dkey)
     assert got_d.height == want_d.height > 0
     for col in ("n", "sum", "sumsq"):
         assert np.allclose(got_d.get_column(col).to_numpy(), want_d.get_column(col).to_numpy())
