@@ -17,9 +17,9 @@ from models.features import CATEGORICAL, MODEL_STATS
 
 PARAMS = {
     "objective": "binary",
-    "learning_rate": 0.03,
-    "num_leaves": 15,
-    "min_data_in_leaf": 150,
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 80,
     "feature_fraction": 0.5,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
@@ -229,7 +229,7 @@ def fit(
     if progress is not None:
         callbacks.append(lambda env: progress(env.iteration + 1))
     booster = lgb.train(
-        {**PARAMS, "metric": "average_precision"},
+        {**PARAMS, "metric": "binary_logloss"},
         dtrain,
         ROUNDS,
         valid_sets=[dvalid],

@@ -146,27 +146,24 @@ def choose_threshold(
     n_assets: int,
     policy: Policy,
     budget: float,
-    candidates: int = 40,
+    candidates: int = 48,
+    margin: float = 0.8,
 ) -> tuple[float, dict]:
-    """The threshold with the best recall at <= `budget` false alerts per asset-week (the
-    highest such threshold on ties); if none meets the budget, the strictest candidate."""
+    """The lowest threshold whose false alerts per asset-week on this window stay within
+    `margin` x `budget`: it spends the budget on recall and lead time, keeping a margin for the
+    next window. If no candidate qualifies, the strictest one."""
     probs = scored.get_column("probability").to_numpy()
     qs = np.unique(np.quantile(probs, np.linspace(0.90, 0.99995, candidates)))
-    best: tuple[float, dict] | None = None
-    strictest: tuple[float, dict] | None = None
-    for q in qs[::-1]:
+    chosen: tuple[float, dict] | None = None
+    for q in qs[::-1]:  # strictest first; false alerts grow as the threshold falls
         if q <= 0:
             continue
         m = evaluate(
             replay_alerts(scored, float(q), policy), incidents, start, end, n_assets, policy.horizon
         )
-        if strictest is None:
-            strictest = (float(q), m)
-        if m["false_alerts_per_asset_week"] <= budget and (
-            best is None or (m["recall_at_1h"] or 0) > (best[1]["recall_at_1h"] or 0)
-        ):
-            best = (float(q), m)
-    chosen = best or strictest
+        if chosen is not None and m["false_alerts_per_asset_week"] > margin * budget:
+            break
+        chosen = (float(q), m)
     if chosen is None:
         raise ValueError("no positive scores to choose a threshold from")
     return chosen

@@ -20,7 +20,7 @@ from precursor.core.errors import PrecursorError
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
 
-TRAIN_SHARE, VALID_SHARE = 0.6, 0.2
+TRAIN_SHARE, VALID_SHARE = 0.55, 0.2
 NEGATIVE_KEEP = 0.3  # neighbouring 15-min rows are near duplicates; calibration undoes the skew
 
 
@@ -51,7 +51,7 @@ def _align(t: datetime) -> datetime:
 
 
 def split(start: datetime, end: datetime, horizon: timedelta) -> Windows:
-    """60 / 20 / 20 by time, with a horizon-long gap before validation and before test."""
+    """55 / 20 / 25 by time, with a horizon-long gap before validation and before test."""
     usable = (end - start) - 2 * horizon
     if usable <= 10 * horizon:
         raise PrecursorError(

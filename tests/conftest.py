@@ -89,3 +89,12 @@ def settings(database_url: str, broker: EmbeddedBroker, tmp_path: Path) -> Setti
     s = make_settings(database_url, broker.bootstrap, tmp_path)
     ensure_topics(s)
     return s
+
+
+@pytest.fixture(scope="session")
+def small_model():
+    """A model trained in memory on a small simulated plant, shared by the model and scorer
+    tests: (model, simulation, collected messages, frames)."""
+    from tests.models.plant import train_small_model
+
+    return train_small_model()

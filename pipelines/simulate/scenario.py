@@ -30,10 +30,10 @@ class Mechanism:
 
 MECHANISMS: dict[str, Mechanism] = {
     "bearing_wear": Mechanism((12, 72), (6, 14), "BRG-FAIL", "bearing failure"),
-    "overload_clogging": Mechanism((2, 12), (0.75, 3), "OVERLOAD-TRIP", "overload / choke trip"),
+    "overload_clogging": Mechanism((3, 12), (0.75, 3), "OVERLOAD-TRIP", "overload / choke trip"),
     "electrical_fault": Mechanism((6, 48), (2, 8), "ELEC-FAULT", "motor insulation fault"),
     "hydraulic_leak": Mechanism((6, 36), (2, 6), "HYD-LEAK", "hydraulic hose leak"),
-    "engine_overheat": Mechanism((4, 24), (2, 6), "ENG-OVERHEAT", "engine overheating"),
+    "engine_overheat": Mechanism((6, 24), (2, 6), "ENG-OVERHEAT", "engine overheating"),
 }
 SUDDEN: dict[str, Mechanism] = {
     "foreign_object": Mechanism((0, 0), (1, 4), "FOREIGN-OBJ", "uncrushable object"),
@@ -53,7 +53,8 @@ HSE_DEGRADED_FACTOR = 8.0
 HSE_CONTRACTOR_FACTOR = 2.0
 HSE_MAINTENANCE_FACTOR = 2.0
 DEGRADED_AT = 0.25  # degradation level from which an asset counts as degraded
-RAMP_POWER = 1.6  # degradation d = progress ** RAMP_POWER: slow start, accelerating
+RAMP_POWER = 1.25  # growth after onset accelerates: d = STEP + (1 - STEP) * progress ** POWER
+ONSET_STEP = 0.2  # a defect appears as a step (a spall, a partial blockage), then grows
 IDLE_PER_DAY = 0.5
 STANDBY_PER_DAY = 0.12
 
@@ -79,7 +80,7 @@ class Episode:
             d = self.amplitude * np.sin(np.pi * np.clip(x, 0, 1))
         else:
             x = (t - self.onset) / max(self.lead_s, 1.0)
-            d = self.amplitude * np.clip(x, 0, 1) ** RAMP_POWER
+            d = self.amplitude * (ONSET_STEP + (1 - ONSET_STEP) * np.clip(x, 0, 1) ** RAMP_POWER)
         return np.where(inside, d, 0.0)
 
 

@@ -27,7 +27,7 @@ EFFECTS: dict[str, dict[str, tuple[str, float]]] = {
         "motor_temp_c": ("add", 14.0),
     },
     "overload_clogging": {
-        "motor_current_a": ("mul", 0.35),
+        "motor_current_a": ("mul", 0.45),
         "hydraulic_pressure_bar": ("mul", 0.45),
         "mill_load_pct": ("mul", 0.25),
         "discharge_pressure_bar": ("mul", 0.4),
@@ -35,6 +35,7 @@ EFFECTS: dict[str, dict[str, tuple[str, float]]] = {
         "load_tph": ("mul", 0.15),
         "feed_rate_tph": ("mul", -0.2),
         "bearing_temp_c": ("add", 4.0),
+        "winding_temp_c": ("add", 15.0),  # an overloaded motor heats its windings
     },
     "electrical_fault": {"winding_temp_c": ("add", 20.0), "motor_temp_c": ("add", 18.0)},
     "hydraulic_leak": {

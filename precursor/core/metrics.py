@@ -49,6 +49,26 @@ INGEST_DB_UNAVAILABLE = Counter(
 )
 
 
+# -- scoring -------------------------------------------------------------------------------
+SCORE_CYCLE_SECONDS = Histogram(
+    "precursor_score_cycle_seconds",
+    "Time of one scoring cycle (rollups, features, model, alerts)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+SCORES_WRITTEN = Counter("precursor_scores_written_total", "Risk scores written")
+ALERT_TRANSITIONS = Counter("precursor_alert_transitions_total", "Alert state changes", ["kind"])
+LAST_SCORE_TIME = Gauge(
+    "precursor_last_score_timestamp_seconds", "Data time of the latest scoring grid point"
+)
+CHAMPION_VERSION = Gauge("precursor_champion_version", "Registered version the scorer uses")
+OPEN_ALERTS = Gauge("precursor_open_alerts", "Alerts not closed")
+FEATURE_PSI = Gauge(
+    "precursor_feature_psi",
+    "Population stability index of a top feature against its training distribution",
+    ["feature"],  # at most models.estimator.DRIFT_FEATURES values
+)
+
+
 def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
     """Expose /metrics on `port` (0 disables); returns False if the port is taken."""
     if port == 0:

@@ -23,6 +23,9 @@ WITH d AS (
            (array_agg(s.value ORDER BY s.ts DESC))[1] AS last, max(s.ts) AS last_ts
     FROM d JOIN signal_samples s
       ON s.asset_id = d.asset_id AND s.ts >= d.bucket AND s.ts < d.bucket + interval '15 minutes'
+    -- The chunk's overall time range lets a backlog be read as one range scan and hash join.
+    WHERE s.ts >= (SELECT min(bucket) FROM d)
+      AND s.ts < (SELECT max(bucket) FROM d) + interval '15 minutes'
     GROUP BY s.asset_id, s.tag, d.bucket
 ), up AS (
     INSERT INTO signal_rollup_15m AS r

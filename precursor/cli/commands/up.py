@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+import time
+from datetime import timedelta
 
 import httpx
+import psycopg
 
 from precursor.cli.commands.args import positive_float, positive_int
 from precursor.core.errors import RuntimeStartError
@@ -80,12 +83,52 @@ def run(args: argparse.Namespace) -> int:
             )
         endpoints = stack.announce(api_url)
         _print_summary(stack, endpoints)
+        trainer = _DemoTrainer(stack, args) if args.demo else None
         while not stop.wait(0.5):
             stack.supervise()
+            if trainer is not None:
+                trainer.poll()
         print("stopping...", flush=True)
         return 0
     finally:
         stack.stop()
+
+
+class _DemoTrainer:
+    """Trains a first model once the demo's backfill has been ingested."""
+
+    def __init__(self, stack: Stack, args: argparse.Namespace):
+        from precursor.cli.commands.simulate import demo_start
+
+        self.stack = stack
+        self.ready_at = (
+            demo_start(args.demo_days, args.demo_interval)
+            + timedelta(days=args.demo_days)
+            - timedelta(hours=1)
+        )
+        self.checked = 0.0
+        self.started = False
+
+    def poll(self) -> None:
+        """Cheap check every few seconds; starts `precursor train` once."""
+        if self.started or time.monotonic() - self.checked < 5:
+            return
+        self.checked = time.monotonic()
+        url = self.stack.resolved.database_url.get_secret_value()
+        try:
+            with psycopg.connect(url, connect_timeout=3) as conn:
+                latest = conn.execute("SELECT max(ts) FROM signal_samples").fetchone()[0]
+                champion = conn.execute("SELECT 1 FROM risk_scores LIMIT 1").fetchone()
+        except psycopg.Error:
+            return
+        if champion is not None:
+            self.started = True  # a model from an earlier run is already scoring
+        elif latest is not None and latest >= self.ready_at:
+            self.started = True
+            self.stack.start_service(Service("trainer", ["train"], oneshot=True))
+            print(
+                "demo history ingested: training a first model (log: logs/trainer.log)", flush=True
+            )
 
 
 def _demo_service(args: argparse.Namespace) -> Service:
@@ -93,12 +136,29 @@ def _demo_service(args: argparse.Namespace) -> Service:
     from precursor.cli.commands.simulate import demo_start
 
     start = demo_start(args.demo_days, args.demo_interval)
-    return Service("simulator", [
-        "simulate", "--to", "kafka", "--seed", "7", "--assets", str(args.demo_assets),
-        "--interval", str(args.demo_interval), "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "--days", str(args.demo_days + 365), "--realtime", "--speed", str(args.demo_speed),
-        "--backfill-days", str(args.demo_days),
-    ])  # fmt: skip
+    return Service(
+        "simulator",
+        [
+            "simulate",
+            "--to",
+            "kafka",
+            "--seed",
+            "7",
+            "--assets",
+            str(args.demo_assets),
+            "--interval",
+            str(args.demo_interval),
+            "--start",
+            start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--days",
+            str(args.demo_days + 365),
+            "--realtime",
+            "--speed",
+            str(args.demo_speed),
+            "--backfill-days",
+            str(args.demo_days),
+        ],
+    )
 
 
 def _start_api(stack: Stack, port: int, host: str) -> str:
@@ -133,7 +193,7 @@ def _print_summary(stack: Stack, endpoints) -> None:
         f"  database   {endpoints.database_url}  ({db_kind})",
         f"  kafka      {endpoints.kafka_bootstrap}  ({kafka_kind})",
         f"  api        {endpoints.api_url or '-'}",
-        f"  metrics    {endpoints.metrics_url or '-'}  (ingest)",
+        f"  metrics    {endpoints.metrics_url or '-'}  (ingest; the scorer's is the next port)",
         f"  mlflow     {endpoints.mlflow_tracking_uri}",
         f"  logs       {stack.data_dir / 'logs'}",
         *(

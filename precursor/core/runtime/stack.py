@@ -39,6 +39,7 @@ class Service:
     proc: subprocess.Popen | None = None
     restarts: int = 0
     log_path: Path | None = None
+    oneshot: bool = False  # a job that runs to completion (e.g. the demo's first training)
 
 
 class Stack:
@@ -129,6 +130,16 @@ class Stack:
         for service in self.services:
             proc = service.proc
             if proc is None or proc.poll() is None:
+                continue
+            if service.oneshot:
+                if service.restarts == 0:
+                    logger.info(
+                        "%s finished with exit %s (log %s)",
+                        service.name,
+                        proc.returncode,
+                        service.log_path,
+                    )
+                    service.restarts = -1  # reported
                 continue
             if service.restarts >= MAX_RESTARTS:
                 raise RuntimeStartError(

@@ -1,0 +1,25 @@
+"""`precursor score`: the live scorer."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `score` to the CLI."""
+    p = sub.add_parser(
+        "score",
+        help="score assets continuously and raise alerts",
+        description="Each PRECURSOR_SCORE_INTERVAL_S: keep rollups current, score "
+        "every asset in service at each new 15-min grid time with the champion "
+        "model, write risk_scores, run the alert state machine, publish alerts.",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve endpoints and loop."""
+    from precursor.core import endpoints
+    from services.predict.scorer import run_scorer
+
+    return run_scorer(endpoints.resolve(args.settings))

@@ -1,0 +1,253 @@
+"""`precursor score`: every interval, score each asset in service and run the alert machine."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import deque
+from datetime import datetime, timedelta
+
+import numpy as np
+import orjson
+import polars as pl
+import psycopg
+
+from models import registry
+from models.estimator import RiskModel, psi
+from models.features import GRID, build_features, scoring_grid
+from models.rating import RANK, consequence
+from precursor.core.db import open_pool
+from precursor.core.errors import BrokerUnavailable, DatabaseUnavailable
+from precursor.core.kafka import make_producer
+from precursor.core.metrics import (
+    ALERT_TRANSITIONS,
+    CHAMPION_VERSION,
+    FEATURE_PSI,
+    LAST_SCORE_TIME,
+    OPEN_ALERTS,
+    SCORE_CYCLE_SECONDS,
+    SCORES_WRITTEN,
+    serve_metrics,
+)
+from precursor.core.settings import Settings
+from services.predict.alerts_store import open_alerts, persist
+from services.predict.frames import load_frames
+from services.predict.policy import policy_from
+from services.predict.rollups import refresh_rollups
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP = timedelta(hours=24)  # on a first start, score this much history
+MAX_STEPS_PER_CYCLE = 96 * 7  # a long backlog is scored a week at a time
+EXPLAIN_FROM_LIKELIHOOD = 3  # SHAP is ~230x slower than predict: explain only near the line
+DRIFT_WINDOW = 5000
+
+
+class Scorer:
+    """Holds the champion, the alert policy and the drift window between cycles."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.policy = policy_from(settings)
+        self.model: RiskModel | None = None
+        self.version: str | None = None
+        self._drift: deque[np.ndarray] = deque(maxlen=DRIFT_WINDOW)
+        self._producer = None
+
+    # -- model -------------------------------------------------------------------------------
+
+    def refresh_model(self) -> bool:
+        """Load the champion when the alias has moved; False while there is none."""
+        version = registry.champion_version()
+        if version is None:
+            return False
+        if version != self.version:
+            self.model = registry.load_version(version)
+            self.version = version
+            self._drift.clear()
+            CHAMPION_VERSION.set(float(version))
+            logger.info("scoring with precursor-risk version %s", version)
+        return True
+
+    # -- one cycle -----------------------------------------------------------------------------
+
+    def cycle(self, conn: psycopg.Connection) -> int:
+        """Roll up, then score every grid time not scored yet; returns rows written."""
+        refresh_rollups(conn)
+        conn.commit()
+        if not self.refresh_model():
+            return 0
+        latest = conn.execute("SELECT max(bucket) FROM signal_rollup_15m").fetchone()[0]
+        if latest is None:
+            return 0
+        t_end = latest  # the newest bucket may still fill: features at t use buckets before t
+        done = conn.execute(
+            "SELECT max(ts) FROM risk_scores WHERE model_version = %s", (self.version,)
+        ).fetchone()[0]
+        t_start = (done + GRID) if done is not None else t_end - CATCH_UP
+        if t_start > t_end:
+            return 0
+        t_end = min(t_end, t_start + GRID * (MAX_STEPS_PER_CYCLE - 1))
+        return self.score_span(conn, t_start, t_end)
+
+    def score_span(self, conn: psycopg.Connection, t_start: datetime, t_end: datetime) -> int:
+        """Score grid times t_start..t_end (inclusive) in time order, then advance alerts."""
+        frames = load_frames(conn, t_start, t_end)
+        assets = frames.assets.get_column("asset_id").to_list()
+        grid = scoring_grid(assets, t_start, t_end, frames.dispatch)
+        if grid.is_empty():
+            return 0
+        x = build_features(frames, grid).sort("t", "asset_id")
+        model = self.model
+        assert model is not None
+        prob = model.predict(x)
+        crit = x.select("asset_id").join(
+            frames.assets.select("asset_id", "criticality"), on="asset_id", how="left"
+        )
+        cons = consequence(crit.get_column("criticality").to_numpy())
+        lik = self.policy.matrix.likelihood(prob, model.threshold)
+        rating = self.policy.matrix.rating(lik, cons)
+        # Every alert-worthy row is explained; so is anything close to the line.
+        explain = np.flatnonzero(
+            (lik >= EXPLAIN_FROM_LIKELIHOOD) | np.isin(rating, ["high", "critical"])
+        )
+        contrib: list[list | None] = [None] * x.height
+        if explain.size:
+            for i, c in zip(explain, model.contributions(x[explain]), strict=True):
+                contrib[i] = c
+        self._track_drift(x)
+        written = self._write_scores(conn, x, prob, lik, cons, rating, contrib)
+        self._advance_alerts(conn, x, prob, rating, contrib)
+        conn.commit()
+        LAST_SCORE_TIME.set(t_end.timestamp())
+        SCORES_WRITTEN.inc(written)
+        return written
+
+    def _write_scores(self, conn, x, prob, lik, cons, rating, contrib) -> int:
+        rows = [
+            (
+                t,
+                a,
+                self.version,
+                int(self.model.horizon_s),
+                float(p),
+                int(li),
+                int(c),
+                str(r),
+                orjson.dumps(k).decode() if k is not None else None,
+            )
+            for t, a, p, li, c, r, k in zip(
+                x.get_column("t").to_list(),
+                x.get_column("asset_id").to_list(),
+                prob,
+                lik,
+                cons,
+                rating,
+                contrib,
+                strict=True,
+            )
+        ]
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO risk_scores (ts, asset_id, model_version, horizon_s, probability, "
+                "likelihood, consequence, rating, contributions) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
+                rows,
+            )
+        return len(rows)
+
+    def _advance_alerts(self, conn, x, prob, rating, contrib) -> None:
+        current = open_alerts(conn)
+        open_rank = RANK[self.policy.machine.open_rating]
+        published = []
+        for t, asset, p, r, k in zip(
+            x.get_column("t").to_list(),
+            x.get_column("asset_id").to_list(),
+            prob,
+            rating,
+            contrib,
+            strict=True,
+        ):
+            alert = current.get(asset)
+            if alert is not None and t <= alert.updated_at:
+                continue  # already applied to this alert (a span re-scored after a restart)
+            if alert is None and RANK[str(r)] < open_rank:
+                continue  # nothing open, nothing to open: the common case
+            alert, transition = self.policy.machine.step(alert, asset, t, str(r), float(p))
+            out = persist(conn, transition, alert, self.version, k)
+            current[asset] = alert
+            if transition is not None:
+                ALERT_TRANSITIONS.labels(transition.kind).inc()
+            if out is not None:
+                published.append(out)
+        OPEN_ALERTS.set(sum(1 for a in current.values() if a is not None))
+        if published:
+            self._publish(published)
+
+    def _publish(self, events: list[dict]) -> None:
+        try:
+            if self._producer is None:
+                self._producer = make_producer(self.settings, acks=1)
+            for e in events:
+                self._producer.send(
+                    self.settings.topic_alerts, key=e["asset_id"].encode(), value=orjson.dumps(e)
+                )
+            self._producer.flush(10)
+        except (BrokerUnavailable, Exception) as exc:  # the database already holds the alert
+            logger.warning("could not publish %d alert events: %s", len(events), exc)
+
+    def _track_drift(self, x: pl.DataFrame) -> None:
+        model = self.model
+        if not model or not model.reference:
+            return
+        names = list(model.reference)
+        sub = model.matrix(x)[:, [model.features.index(n) for n in names]]
+        self._drift.extend(sub)
+        if len(self._drift) >= 200:
+            window = np.vstack(self._drift)
+            for j, name in enumerate(names):
+                value = psi(model.reference[name], window[:, j])
+                if value is not None:
+                    FEATURE_PSI.labels(name).set(value)
+
+
+def run_scorer(
+    settings: Settings,
+    stop: threading.Event | None = None,
+    *,
+    install_signal_handlers: bool = True,
+    metrics: bool = True,
+) -> int:
+    """Loop until stopped: a cycle every PRECURSOR_SCORE_INTERVAL_S."""
+    stop = stop or threading.Event()
+    if install_signal_handlers:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    if metrics:
+        serve_metrics(settings.metrics_port)
+    registry.configure(settings.resolved_mlflow_uri, settings.data_dir.resolve() / "mlartifacts")
+    scorer = Scorer(settings)
+    pool = None
+    waiting_logged = False
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            if pool is None:
+                pool = open_pool(settings, max_size=2)
+            with pool.connection() as conn:
+                written = scorer.cycle(conn)
+            if scorer.model is None and not waiting_logged:
+                logger.info("no champion model yet: rollups kept current; run `precursor train`")
+                waiting_logged = True
+            if written:
+                SCORE_CYCLE_SECONDS.observe(time.perf_counter() - started)
+                logger.info("scored %d rows", written)
+                continue  # more backlog may wait
+        except (DatabaseUnavailable, psycopg.OperationalError) as exc:
+            logger.warning("scorer: database unavailable (%s); retrying", exc)
+        stop.wait(settings.score_interval_s)
+    if pool is not None:
+        pool.close()
+    return 0

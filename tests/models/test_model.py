@@ -1,0 +1,135 @@
+"""Model behaviour: risk follows the physics, assets are independent, the registry round-trips."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.features import Frames, build_features
+from tests.models.plant import rollups, samples_frame
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(small_model):
+    return small_model
+
+
+def _quiet_time(frames: Frames, asset: str):
+    """A grid time late in the data when the asset runs and has no incident nearby."""
+    ev = frames.dispatch.filter(pl.col("asset_id") == asset).sort("ts")
+    last = frames.r15.get_column("bucket").max()
+    t = (last - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    for _ in range(200):
+        before = ev.filter(pl.col("ts") <= t).tail(1)
+        recent = ev.filter((pl.col("ts") > t - timedelta(hours=26)) & (pl.col("ts") <= t))
+        if before.height and before.item(0, "state") == "running" and recent.height == 0:
+            return t
+        t -= timedelta(hours=3)
+    raise AssertionError("no quiet time found")
+
+
+def _score(model, frames: Frames, asset: str, t) -> float:
+    grid = pl.DataFrame({"asset_id": [asset], "t": [t]}).with_columns(
+        pl.col("t").cast(pl.Datetime("us", "UTC"))
+    )
+    return float(model.predict(build_features(frames, grid))[0])
+
+
+def _with_samples(frames: Frames, samples: pl.DataFrame) -> Frames:
+    r15, rday = rollups(samples, frames.dispatch)
+    return Frames(r15, rday, frames.alarms, frames.dispatch, frames.incidents, frames.assets)
+
+
+def test_rising_vibration_trend_raises_that_assets_risk(trained) -> None:
+    model, _, sink, frames = trained
+    asset = "CV-01"
+    t = _quiet_time(frames, asset)
+    samples = samples_frame(sink.messages["signals"])
+    # Vibration climbs from normal to 3x over the 12 h before t, as a failing bearing does.
+    ramp = ((pl.col("ts") - (t - timedelta(hours=12))).dt.total_seconds() / (12 * 3600)).clip(0, 1)
+    rising = samples.with_columns(
+        pl.when(
+            (pl.col("asset_id") == asset) & (pl.col("tag") == "vibration_mm_s") & (pl.col("ts") < t)
+        )
+        .then(pl.col("value") * (1 + 2 * ramp))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    before = _score(model, frames, asset, t)
+    after = _score(model, _with_samples(frames, rising), asset, t)
+    assert after > 2 * before, (before, after)
+
+
+def test_other_assets_data_does_not_change_an_assets_score(trained) -> None:
+    model, _, sink, frames = trained
+    asset = "PP-01"
+    t = _quiet_time(frames, asset)
+    samples = samples_frame(sink.messages["signals"])
+    noisy = samples.with_columns(
+        pl.when(pl.col("asset_id") != asset)
+        .then(pl.col("value") * 1.7 + 3.0)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    others = frames.alarms.filter(pl.col("asset_id") != asset)
+    changed = _with_samples(frames, noisy)
+    changed = Frames(
+        changed.r15,
+        changed.rday,
+        pl.concat([frames.alarms, others]),
+        changed.dispatch,
+        changed.incidents,
+        changed.assets,
+    )
+    assert _score(model, frames, asset, t) == _score(model, changed, asset, t)
+
+
+def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identically(
+    trained, tmp_path: Path
+) -> None:
+    import mlflow
+
+    from models import registry
+
+    model, _, _, frames = trained
+    t = _quiet_time(frames, "CV-01")
+    grid = frames.assets.select("asset_id").with_columns(
+        pl.lit(t).cast(pl.Datetime("us", "UTC")).alias("t")
+    )
+    x = build_features(frames, grid)
+    x.write_parquet(tmp_path / "x.parquet")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    registry.configure(uri, tmp_path / "artifacts")
+    with mlflow.start_run():
+        version = registry.log_risk_model(model, x)
+    registry.promote(version)
+    code = (
+        "import json, sys, polars as pl\n"
+        "from pathlib import Path\n"
+        "from models import registry\n"
+        f"registry.configure({uri!r}, Path({str(tmp_path / 'artifacts')!r}))\n"
+        "m = registry.load_version(registry.champion_version())\n"
+        f"x = pl.read_parquet({str(tmp_path / 'x.parquet')!r})\n"
+        "print(json.dumps(m.predict(x).tolist()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    fresh = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert fresh.shape == (x.height,)
+    assert np.array_equal(fresh, model.predict(x))
