@@ -50,7 +50,7 @@ class AlertMachine:
     """Configuration of the machine (defaults documented in the README)."""
 
     open_rating: str = "high"
-    cooldown: timedelta = timedelta(hours=2)
+    cooldown: timedelta = timedelta(hours=4)
 
     def step(
         self, current: Alert | None, asset_id: str, t: datetime, rating: str, probability: float

@@ -33,8 +33,11 @@ MODEL_STATS = (
     "z_1h", "z_6h", "z_24h", "slope_z_1h", "slope_z_6h", "slope_z_24h",
     "std_ratio_1h", "std_ratio_24h", "range_z_1h",
 )  # fmt: skip
-# Across an asset's tags: the strongest deviation, whatever the tag (kinds have different tags).
-AGGREGATES = ("z_1h", "z_6h", "z_24h", "slope_z_6h", "slope_z_24h", "std_ratio_1h", "range_z_1h")
+# Across an asset's tags: the strongest deviation up and down, whatever the tag (kinds have
+# different tags). Signed, because a restart's still-cold temperatures read far *below*
+# normal, while most precursors (heat, current, vibration) read above it.
+AGGREGATES = ("z_1h", "z_6h", "z_24h", "slope_z_6h", "slope_z_24h")
+SPREAD_AGGREGATES = ("std_ratio_1h", "range_z_1h")
 CATEGORICAL = ("ctx.kind", "disp.crew")
 OUT_OF_SERVICE = ("down", "maintenance")  # states in which an asset is not scored
 
@@ -232,7 +235,7 @@ def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
 
 def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
     """(asset_id, t, tag, stats) -> one row per (asset_id, t): columns sig.<tag>.<stat>, and
-    agg.<stat>_absmax, the largest |stat| over the asset's tags."""
+    agg.* summaries over the asset's tags (largest and smallest z, how many tags deviate)."""
     if long.is_empty():
         return long.select("asset_id", "t")
     wide = long.pivot(on="tag", index=["asset_id", "t"], values=list(SIGNAL_STATS))
@@ -240,7 +243,13 @@ def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
     names = {f"{stat}_{tag}": f"sig.{tag}.{stat}" for stat in SIGNAL_STATS for tag in tags}
     wide = wide.rename({c: names[c] for c in wide.columns if c in names})
     agg = long.group_by("asset_id", "t").agg(
-        [pl.col(stat).abs().max().alias(f"agg.{stat}_absmax") for stat in AGGREGATES]
+        [pl.col(stat).max().alias(f"agg.{stat}_max") for stat in AGGREGATES]
+        + [pl.col(stat).min().alias(f"agg.{stat}_min") for stat in AGGREGATES]
+        + [pl.col(stat).max().alias(f"agg.{stat}_max") for stat in SPREAD_AGGREGATES]
+        + [
+            (pl.col("z_1h") > 2.5).sum().cast(pl.Float64).alias("agg.tags_z1h_above_2_5"),
+            (pl.col("z_6h") > 2.0).sum().cast(pl.Float64).alias("agg.tags_z6h_above_2"),
+        ]
     )
     return wide.join(agg, on=["asset_id", "t"], how="left")
 

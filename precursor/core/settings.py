@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     min_downtime_min: float = Field(default=30.0, ge=0, description="incident: stop length")
     alert_budget: float = Field(default=0.5, gt=0, description="false alerts per asset-week")
     alert_open_rating: Literal["medium", "high", "critical"] = "high"
-    alert_cooldown_h: float = Field(default=2.0, ge=0, description="below threshold to close")
+    alert_cooldown_h: float = Field(default=4.0, ge=0, description="below threshold to close")
     likelihood_bands: str = Field(
         default="0.25,0.5,1,2", description="L2..L5 lower bounds, multiples of the threshold"
     )

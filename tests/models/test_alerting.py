@@ -50,11 +50,11 @@ def _run(ratings: list[str], machine: AlertMachine = MACHINE):
 
 
 def test_alert_opens_escalates_and_closes_after_cooldown() -> None:
-    seq = ["low", "high", "high", "critical", "high"] + ["low"] * 9
+    seq = ["low", "high", "high", "critical", "high"] + ["low"] * 17
     alert, tr = _run(seq)
     assert tr[0] == (1, "opened", "high")
     assert tr[1] == (3, "escalated", "critical")
-    assert tr[2][1] == "closed" and tr[2][0] == 5 + 8  # 2 h of 15-min steps below, counted from 5
+    assert tr[2][1] == "closed" and tr[2][0] == 5 + 16  # 4 h of 15-min steps below, from 5
     assert alert is None
 
 
