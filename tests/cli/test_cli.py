@@ -22,7 +22,12 @@ SUBCOMMANDS = [
     "bench",
     "bench ingest",
     "bench simulate",
+    "bench score",
+    "bench train",
     "status",
+    "train",
+    "backtest",
+    "score",
 ]
 
 

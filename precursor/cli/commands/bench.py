@@ -33,6 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.set_defaults(run=run_simulate)
+    score = targets.add_parser("score", help="features + model for N assets at one grid time")
+    score.add_argument("--assets", type=positive_int, default=1000, help="(1000)")
+    score.add_argument("--json", action="store_true", help="print one JSON object")
+    score.set_defaults(run=run_score)
+    train = targets.add_parser("train", help="training time on the default plant")
+    train.add_argument("--assets", type=positive_int, default=40, help="(40)")
+    train.add_argument("--days", type=positive_float, default=120.0, help="(120)")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.set_defaults(run=run_train)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -77,3 +86,26 @@ def run_simulate(args: argparse.Namespace) -> int:
     print(f"  incl. startup      {result['samples_per_s_with_startup']:>12,}")
     print(f"peak RSS             {result['peak_rss_mb']:>9} MB  (goal < 300 MB)")
     return 0
+
+
+def _print(result: dict, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:24s} {value}")
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Time one live scoring step."""
+    from pipelines.bench.score import run_bench_score
+
+    return _print(run_bench_score(args.assets), args.json)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Time training on the default plant."""
+    from pipelines.bench.train import run_bench_train
+
+    return _print(run_bench_train(args.settings, args.assets, args.days), args.json)
