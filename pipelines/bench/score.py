@@ -12,94 +12,8 @@ from models.estimator import fit
 from models.features import Frames, build_features, scoring_grid
 from models.labels import incidents, label
 from pipelines.dataset import subsample_negatives
+from pipelines.simulate.frames import Collect, frames_from
 from pipelines.simulate.run import SimConfig, Simulation
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.messages: dict[str, list[dict]] = {
-            s: [] for s in ("signals", "alarms", "dispatch", "incidents")
-        }
-        self.counts: dict[str, int] = {}
-
-    def send(self, stream: str, key: str, message: dict) -> None:
-        self.messages[stream].append(message)
-
-    def close(self) -> None:
-        pass
-
-
-def _frames(sim: Simulation, sink: _Collect) -> Frames:
-    """Rollup frames straight from simulated messages (what load_frames would return)."""
-    from models.features import running_buckets
-
-    ts = pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_zone="UTC")
-    samples = pl.DataFrame(
-        [
-            (m["asset_id"], m["ts"], k, v)
-            for m in sink.messages["signals"]
-            for k, v in m["signals"].items()
-        ],
-        schema=["asset_id", "ts", "tag", "value"],
-        orient="row",
-    ).with_columns(ts)
-    dispatch = (
-        pl.DataFrame(sink.messages["dispatch"], infer_schema_length=None)
-        .select("asset_id", ts, "event_id", "state", "planned", "crew", "reason_code")
-        .sort("asset_id", "ts", "event_id")
-    )
-    r15 = (
-        samples.sort("ts")
-        .with_columns(pl.col("ts").dt.truncate("15m").alias("bucket"))
-        .group_by("asset_id", "tag", "bucket")
-        .agg(
-            pl.len().cast(pl.Int64).alias("n"),
-            pl.col("value").sum().alias("sum"),
-            (pl.col("value") ** 2).sum().alias("sumsq"),
-            pl.col("value").min().alias("min"),
-            pl.col("value").max().alias("max"),
-            pl.col("value").last().alias("last"),
-        )
-    )
-    keys = r15.select("asset_id", "bucket").unique()
-    keys = keys.with_columns(running_buckets(dispatch, keys).alias("_ran"))
-    rday = (
-        r15.join(keys, on=["asset_id", "bucket"])
-        .filter(pl.col("_ran"))
-        .with_columns(pl.col("bucket").dt.truncate("1d").alias("day"))
-        .group_by("asset_id", "tag", "day")
-        .agg(pl.col("n").sum(), pl.col("sum").sum(), pl.col("sumsq").sum())
-    )
-    alarms = (
-        pl.DataFrame(sink.messages["alarms"]).select("asset_id", ts, "kind", "state")
-        if sink.messages["alarms"]
-        else pl.DataFrame(
-            schema={
-                "asset_id": pl.String,
-                "ts": pl.Datetime("us", "UTC"),
-                "kind": pl.String,
-                "state": pl.String,
-            }
-        )
-    )
-    inc = pl.DataFrame(
-        schema={
-            "asset_id": pl.String,
-            "ts": pl.Datetime("us", "UTC"),
-            "incident_id": pl.String,
-            "kind": pl.String,
-            "severity": pl.Int64,
-        }
-    )
-    if sink.messages["incidents"]:
-        inc = pl.DataFrame(
-            [
-                {k: m[k] for k in ("asset_id", "ts", "incident_id", "kind", "severity")}
-                for m in sink.messages["incidents"]
-            ]
-        ).with_columns(ts)
-    assets = pl.DataFrame(sim.registry()).select("asset_id", "kind", "site", "area", "criticality")
-    return Frames(r15, rday, alarms, dispatch, inc, assets)
 
 
 def _replicate(frames: Frames, copies: int) -> Frames:
@@ -129,9 +43,9 @@ def run_bench_score(assets: int = 1000) -> dict:
             seed=3, assets=base, days=30, interval_s=300, start=datetime(2026, 1, 1, tzinfo=UTC)
         )
     )
-    sink = _Collect()
+    sink = Collect()
     sim.emit(sink)
-    frames = _frames(sim, sink)
+    frames = frames_from(sink.messages, sim.registry())
     lo = frames.r15.get_column("bucket").min() + timedelta(days=9)
     hi = frames.r15.get_column("bucket").max()
     ids = frames.assets.get_column("asset_id").to_list()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -79,3 +81,17 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
         logger.warning("metrics port %s unavailable (%s); metrics not exported", port, exc)
         return False
     return True
+
+
+def start_service(
+    port: int, stop: threading.Event | None, *, handle_signals: bool, metrics: bool
+) -> threading.Event:
+    """What every long-running service does first: SIGTERM/SIGINT only set the returned stop
+    flag (the loop then finishes its work and exits cleanly), and /metrics is served."""
+    stop = stop or threading.Event()
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    if metrics:
+        serve_metrics(port)
+    return stop

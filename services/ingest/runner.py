@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
@@ -12,7 +11,7 @@ from psycopg_pool import ConnectionPool
 from precursor.core.db import open_pool
 from precursor.core.errors import BrokerUnavailable, DatabaseUnavailable
 from precursor.core.kafka import ensure_topics, make_consumer, make_producer
-from precursor.core.metrics import serve_metrics
+from precursor.core.metrics import start_service
 from precursor.core.settings import Settings
 from services.ingest.consumer import StreamIngestor
 from services.ingest.sinks import SPECS, TableWriter
@@ -51,12 +50,9 @@ def run_ingest(
     metrics: bool = True,
 ) -> int:
     """Run until stopped; returns the process exit code (0 on a clean stop)."""
-    stop = stop or threading.Event()
-    if install_signal_handlers:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-    if metrics:
-        serve_metrics(settings.metrics_port)
+    stop = start_service(
+        settings.metrics_port, stop, handle_signals=install_signal_handlers, metrics=metrics
+    )
     try:
         ensure_topics(settings)
     except BrokerUnavailable as exc:

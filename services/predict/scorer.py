@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections import deque
@@ -29,7 +28,7 @@ from precursor.core.metrics import (
     OPEN_ALERTS,
     SCORE_CYCLE_SECONDS,
     SCORES_WRITTEN,
-    serve_metrics,
+    start_service,
 )
 from precursor.core.settings import Settings
 from services.predict.alerts_store import open_alerts, persist
@@ -221,12 +220,9 @@ def run_scorer(
     metrics: bool = True,
 ) -> int:
     """Loop until stopped: a cycle every PRECURSOR_SCORE_INTERVAL_S."""
-    stop = stop or threading.Event()
-    if install_signal_handlers:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-    if metrics:
-        serve_metrics(settings.metrics_port)
+    stop = start_service(
+        settings.metrics_port, stop, handle_signals=install_signal_handlers, metrics=metrics
+    )
     registry.configure(settings.resolved_mlflow_uri, settings.data_dir.resolve() / "mlartifacts")
     scorer = Scorer(settings)
     pool = None

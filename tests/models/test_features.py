@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.features import Frames, build_features, scoring_grid
+from pipelines.simulate.frames import frames_from, rollups, samples_frame
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
-from tests.models.plant import frames_from, rollups, samples_frame, seed_database, small_plant
+from tests.models.plant import seed_database, small_plant
 
 SIM, SINK = small_plant()
 FRAMES = frames_from(SINK.messages, SIM.registry())

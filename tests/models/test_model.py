@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from models.features import Frames, build_features
-from tests.models.plant import rollups, samples_frame
+from pipelines.simulate.frames import rollups, samples_frame
 
 pytestmark = pytest.mark.slow
 
