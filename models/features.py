@@ -355,6 +355,8 @@ def _one_asset(ev: pl.DataFrame, t: np.ndarray, cols: dict, crew: np.ndarray) ->
     cum = np.concatenate([[0.0], np.cumsum(np.minimum(dur, 1e12))])
 
     def downtime_before(x: np.ndarray) -> np.ndarray:
+        if ds.size == 0:
+            return np.zeros(x.size)
         i = np.searchsorted(ds, x, "right")  # intervals starting at or before x
         full = cum[np.clip(i - 1, 0, None)]
         partial = np.where(

@@ -169,3 +169,30 @@ def test_batch_features_equal_live_features_read_at_t(seeded: str) -> None:
                 match = batch.filter((pl.col("asset_id") == row["asset_id"]) & (pl.col("t") == t))
                 assert match.height == 1
                 _same(match.row(0, named=True), row)
+
+
+def test_dispatch_features_for_an_asset_that_never_went_down() -> None:
+    """Maintenance and restarts only (as in the Azure data): no down events at all."""
+    from datetime import UTC, datetime
+
+    from models.features import dispatch_features
+
+    t0 = datetime(2015, 1, 10, tzinfo=UTC)
+    events = pl.DataFrame(
+        {
+            "asset_id": ["M001", "M001"],
+            "ts": [t0 - timedelta(hours=10), t0 - timedelta(hours=6)],
+            "event_id": ["a", "b"],
+            "state": ["maintenance", "running"],
+            "planned": [True, False],
+            "crew": [None, None],
+            "reason_code": ["comp1", None],
+        }
+    ).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    grid = pl.DataFrame({"asset_id": ["M001"], "t": [t0]}).with_columns(
+        pl.col("t").cast(pl.Datetime("us", "UTC"))
+    )
+    row = dispatch_features(events, grid).row(0, named=True)
+    assert row["disp.down_min_24h"] == 0.0
+    assert row["disp.h_since_maintenance"] == pytest.approx(10.0)
+    assert row["disp.run_h"] == pytest.approx(6.0)
