@@ -317,7 +317,7 @@ def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFram
         parts.append(
             g.select("asset_id", "t").with_columns(
                 *[pl.Series(n, v) for n, v in cols.items()],
-                pl.Series("disp.crew", crew, dtype=pl.String),
+                pl.Series("disp.crew", crew.tolist(), dtype=pl.String),
             )
         )
     if not parts:
@@ -329,7 +329,7 @@ def _one_asset(ev: pl.DataFrame, t: np.ndarray, cols: dict, crew: np.ndarray) ->
     s = _seconds(ev.get_column("ts"))
     state = ev.get_column("state").to_numpy()
     planned = ev.get_column("planned").to_numpy().astype(bool)
-    crews = ev.get_column("crew").to_numpy()
+    crews = np.array(ev.get_column("crew").cast(pl.String).to_list(), dtype=object)
     end = np.append(s[1:], np.inf)  # a state lasts until the asset's next event
     before = np.searchsorted(s, t, side="left")  # events with ts < t
     has = before > 0
