@@ -75,7 +75,8 @@ def test_up_takes_outside_messages_and_stops_cleanly_then_reuses_its_data(tmp_pa
             assert endpoints[key], key
         children = _tree(up.pid)
         names = " ".join(" ".join(p.cmdline()) for p in children)
-        assert "postgres" in names and "tansu" in names and "ingest" in names and "serve" in names
+        for part in ("postgres", "tansu", "ingest", "score", "serve"):
+            assert part in names, part
 
         producer = KafkaProducer(bootstrap_servers=endpoints["kafka_bootstrap"], acks="all")
         for i in range(100):

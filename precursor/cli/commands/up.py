@@ -72,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
         stack.start_service(
             Service("ingest", ["ingest"], {"PRECURSOR_METRICS_PORT": str(settings.metrics_port)})
         )
+        # The scorer's /metrics sits on the next port (0 keeps both off).
+        scorer_port = settings.metrics_port + 1 if settings.metrics_port else 0
+        stack.start_service(
+            Service("scorer", ["score"], {"PRECURSOR_METRICS_PORT": str(scorer_port)})
+        )
         if args.demo:
             stack.start_service(_demo_service(args))
         api_url = None
