@@ -59,6 +59,8 @@ def signal_of(feature: str) -> str:
         return f"dispatch:{parts[1]}"
     if parts[0] == "hse":
         return "hse_incidents"
+    if parts[0] == "agg":
+        return "signals:all"  # the largest deviation over the asset's tags, whichever it is
     return f"context:{parts[1]}"
 
 

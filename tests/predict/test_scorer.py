@@ -123,4 +123,5 @@ def test_contributions_name_signals_that_exist(plant) -> None:
     names = {c["signal"] for c in contrib}
     assert names
     assert all(n in tags or ":" in n or n == "hse_incidents" for n in names)
+    assert not any(n.startswith("context:") and "_max" in n for n in names)
     assert np.isfinite([c["contribution"] for c in contrib]).all()
