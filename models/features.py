@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
 import polars as pl
 
 GRID = timedelta(minutes=15)
@@ -284,136 +283,163 @@ def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     return out.drop("bucket").with_columns(pl.col(c).fill_null(0.0) for c in cols)
 
 
-def _seconds(col: pl.Series) -> np.ndarray:
-    return col.dt.epoch("us").to_numpy().astype(np.float64) / 1e6
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+MIN_DOWN = timedelta(seconds=MIN_DOWNTIME_S)
+
+
+def _count_before(events: pl.DataFrame, grid: pl.DataFrame, at: pl.Expr, name: str) -> pl.DataFrame:
+    """For each grid row: how many of the asset's events (asset_id, _at) have _at < at."""
+    ev = events.sort("asset_id", "_at").with_columns(
+        (pl.int_range(pl.len()).over("asset_id") + 1).alias("_n")
+    )
+    g = grid.with_columns(at.alias("_q")).sort("asset_id", "_q")
+    out = g.join_asof(
+        ev.select("asset_id", "_at", "_n"),
+        left_on="_q",
+        right_on="_at",
+        by="asset_id",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    return out.select("asset_id", "t", pl.col("_n").fill_null(0).cast(pl.Float64).alias(name))
 
 
 def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """Stops, downtime, time since maintenance / failure, run hours, crew: events before t."""
-    names = [
-        "disp.unplanned_stops_24h",
-        "disp.unplanned_stops_7d",
-        "disp.short_stops_24h",
-        "disp.short_stops_7d",
-        "disp.down_min_24h",
-        "disp.h_since_maintenance",
-        "disp.h_since_failure",
-        "disp.run_h",
-    ]
-    parts = []
-    events = dispatch.sort("asset_id", "ts", "event_id").partition_by("asset_id", as_dict=True)
-    for (asset,), g in grid.sort("asset_id", "t").partition_by("asset_id", as_dict=True).items():
-        t = _seconds(g.get_column("t"))
-        ev = events.get((asset,))
-        cols = {n: np.full(t.size, np.nan) for n in names}
-        crew = np.full(t.size, None, dtype=object)
-        if ev is not None and ev.height:
-            _one_asset(ev, t, cols, crew)
-        else:
-            for n in ("disp.h_since_maintenance", "disp.h_since_failure", "disp.run_h"):
-                cols[n][:] = CAP_HOURS
-            for n in names[:5]:
-                cols[n][:] = 0.0
-        parts.append(
-            g.select("asset_id", "t").with_columns(
-                *[pl.Series(n, v) for n, v in cols.items()],
-                pl.Series("disp.crew", crew.tolist(), dtype=pl.String),
+    """Stops, downtime, time since maintenance / failure, run hours, crew: events before t.
+    A stop counts as short once it has ended within 30 min, as a failure once it has lasted
+    30 min, so nothing about a stop is known before it could be."""
+    g = grid.select("asset_id", "t").sort("asset_id", "t")
+    ev = dispatch.sort("asset_id", "ts", "event_id").with_columns(
+        pl.col("ts").shift(-1).over("asset_id").alias("_end")
+    )
+    unplanned = ev.filter((pl.col("state") == "down") & ~pl.col("planned"))
+    out = g
+    starts = unplanned.select("asset_id", pl.col("ts").alias("_at"))
+    short = unplanned.filter(
+        pl.col("_end").is_not_null() & (pl.col("_end") - pl.col("ts") < MIN_DOWN)
+    ).select("asset_id", pl.col("_end").alias("_at"))
+    for name, events, w in (
+        ("disp.unplanned_stops_24h", starts, DAY),
+        ("disp.unplanned_stops_7d", starts, WEEK),
+        ("disp.short_stops_24h", short, DAY),
+        ("disp.short_stops_7d", short, WEEK),
+    ):
+        now = _count_before(events, g, pl.col("t"), "_a")
+        then = _count_before(events, g, pl.col("t") - w, "_b")
+        out = out.join(
+            now.join(then, on=["asset_id", "t"]).select(
+                "asset_id", "t", (pl.col("_a") - pl.col("_b")).alias(name)
+            ),
+            on=["asset_id", "t"],
+        )
+    # Downtime before x: completed intervals' sum plus the part of the one containing x.
+    down = ev.filter(pl.col("state") == "down").with_columns(
+        (pl.col("_end") - pl.col("ts")).dt.total_seconds().fill_null(1e12).alias("_dur")
+    )
+    down = down.with_columns(
+        (pl.col("_dur").cum_sum().over("asset_id") - pl.col("_dur")).alias("_cum")
+    )
+
+    def downtime(at: pl.Expr, name: str) -> pl.DataFrame:
+        q = g.with_columns(at.alias("_q")).sort("asset_id", "_q")
+        j = q.join_asof(
+            down.select("asset_id", pl.col("ts").alias("_s"), "_dur", "_cum"),
+            left_on="_q",
+            right_on="_s",
+            by="asset_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        val = (
+            pl.when(pl.col("_s").is_null())
+            .then(0.0)
+            .otherwise(
+                pl.col("_cum")
+                + pl.min_horizontal(
+                    (pl.col("_q") - pl.col("_s")).dt.total_seconds(), pl.col("_dur")
+                )
             )
         )
-    if not parts:
-        return grid.select("asset_id", "t")
-    return pl.concat(parts)
+        return j.select("asset_id", "t", val.alias(name))
 
+    dm = downtime(pl.col("t"), "_a").join(downtime(pl.col("t") - DAY, "_b"), on=["asset_id", "t"])
+    out = out.join(
+        dm.select("asset_id", "t", ((pl.col("_a") - pl.col("_b")) / 60).alias("disp.down_min_24h")),
+        on=["asset_id", "t"],
+    )
 
-def _one_asset(ev: pl.DataFrame, t: np.ndarray, cols: dict, crew: np.ndarray) -> None:
-    s = _seconds(ev.get_column("ts"))
-    state = ev.get_column("state").to_numpy()
-    planned = ev.get_column("planned").to_numpy().astype(bool)
-    crews = np.array(ev.get_column("crew").cast(pl.String).to_list(), dtype=object)
-    end = np.append(s[1:], np.inf)  # a state lasts until the asset's next event
-    before = np.searchsorted(s, t, side="left")  # events with ts < t
-    has = before > 0
-    last = np.clip(before - 1, 0, None)
-    crew[has] = crews[last[has]]
-
-    def count_in(times: np.ndarray, window: float) -> np.ndarray:
-        times = np.sort(times)
-        return (
-            np.searchsorted(times, t, "left") - np.searchsorted(times, t - window, "left")
-        ).astype(float)
-
-    unplanned = (state == "down") & ~planned
-    day, week = 86400.0, 7 * 86400.0
-    cols["disp.unplanned_stops_24h"] = count_in(s[unplanned], day)
-    cols["disp.unplanned_stops_7d"] = count_in(s[unplanned], week)
-    short = unplanned & (end - s < MIN_DOWNTIME_S)
-    cols["disp.short_stops_24h"] = count_in(end[short], day)  # known to be short once it ended
-    cols["disp.short_stops_7d"] = count_in(end[short], week)
-    down = state == "down"
-    ds, de = s[down], end[down]
-    dur = de - ds
-    cum = np.concatenate([[0.0], np.cumsum(np.minimum(dur, 1e12))])
-
-    def downtime_before(x: np.ndarray) -> np.ndarray:
-        if ds.size == 0:
-            return np.zeros(x.size)
-        i = np.searchsorted(ds, x, "right")  # intervals starting at or before x
-        full = cum[np.clip(i - 1, 0, None)]
-        partial = np.where(
-            i > 0, np.minimum(x - ds[np.clip(i - 1, 0, None)], dur[np.clip(i - 1, 0, None)]), 0.0
+    def since(events: pl.DataFrame, exact: bool, name: str) -> pl.DataFrame:
+        j = g.join_asof(
+            events.sort("asset_id", "_at"),
+            left_on="t",
+            right_on="_at",
+            by="asset_id",
+            strategy="backward",
+            allow_exact_matches=exact,
+            check_sortedness=False,
         )
-        return np.where(i > 0, full + partial, 0.0)
+        h = ((pl.col("t") - pl.col("_start")).dt.total_seconds() / 3600).clip(upper_bound=CAP_HOURS)
+        return j.select("asset_id", "t", h.fill_null(CAP_HOURS).alias(name))
 
-    cols["disp.down_min_24h"] = (downtime_before(t) - downtime_before(t - day)) / 60.0
-
-    def hours_since(avail: np.ndarray, start: np.ndarray) -> np.ndarray:
-        if avail.size == 0:
-            return np.full(t.size, CAP_HOURS)
-        order = np.argsort(avail, kind="stable")
-        avail, start = avail[order], start[order]
-        i = np.searchsorted(avail, t, "right")  # events known by t
-        latest = np.maximum.accumulate(start)
-        h = np.where(i > 0, (t - latest[np.clip(i - 1, 0, None)]) / 3600.0, CAP_HOURS)
-        return np.minimum(h, CAP_HOURS)
-
-    maint = state == "maintenance"
-    cols["disp.h_since_maintenance"] = hours_since(s[maint], s[maint])
-    failure = unplanned & (end - s >= MIN_DOWNTIME_S)  # known to be a failure 30 min in
-    cols["disp.h_since_failure"] = hours_since(s[failure] + MIN_DOWNTIME_S, s[failure])
-    running_now = has & (state[last] == "running")
-    cols["disp.run_h"] = np.where(running_now, np.minimum((t - s[last]) / 3600.0, CAP_HOURS), 0.0)
+    maint = ev.filter(pl.col("state") == "maintenance").select(
+        "asset_id", pl.col("ts").alias("_at"), pl.col("ts").alias("_start")
+    )
+    fail = unplanned.filter(
+        pl.col("_end").is_null() | (pl.col("_end") - pl.col("ts") >= MIN_DOWN)
+    ).select("asset_id", (pl.col("ts") + MIN_DOWN).alias("_at"), pl.col("ts").alias("_start"))
+    out = out.join(since(maint, False, "disp.h_since_maintenance"), on=["asset_id", "t"])
+    out = out.join(since(fail, True, "disp.h_since_failure"), on=["asset_id", "t"])
+    last = g.join_asof(
+        ev.select("asset_id", pl.col("ts").alias("_at"), "state", "crew"),
+        left_on="t",
+        right_on="_at",
+        by="asset_id",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    run = (
+        pl.when(pl.col("state") == "running")
+        .then(((pl.col("t") - pl.col("_at")).dt.total_seconds() / 3600).clip(upper_bound=CAP_HOURS))
+        .otherwise(0.0)
+    )
+    out = out.join(
+        last.select(
+            "asset_id",
+            "t",
+            run.alias("disp.run_h"),
+            pl.col("crew").cast(pl.String).alias("disp.crew"),
+        ),
+        on=["asset_id", "t"],
+    )
+    return out
 
 
 def hse_features(incidents: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     """HSE incidents of the asset in the last 7 and 30 days, and the worst severity in 30."""
-    parts = []
-    by_asset = incidents.sort("asset_id", "ts").partition_by("asset_id", as_dict=True)
-    for (asset,), g in grid.sort("asset_id", "t").partition_by("asset_id", as_dict=True).items():
-        t = _seconds(g.get_column("t"))
-        inc = by_asset.get((asset,))
-        c7 = np.zeros(t.size)
-        c30 = np.zeros(t.size)
-        worst = np.zeros(t.size)
-        if inc is not None and inc.height:
-            s = _seconds(inc.get_column("ts"))
-            sev = inc.get_column("severity").to_numpy().astype(float)
-            hi = np.searchsorted(s, t, "left")
-            c7 = (hi - np.searchsorted(s, t - 7 * 86400.0, "left")).astype(float)
-            lo30 = np.searchsorted(s, t - 30 * 86400.0, "left")
-            c30 = (hi - lo30).astype(float)
-            worst = np.array(
-                [sev[a:b].max() if b > a else 0.0 for a, b in zip(lo30, hi, strict=True)]
-            )
-        parts.append(
-            g.select("asset_id", "t").with_columns(
-                pl.Series("hse.count_7d", c7),
-                pl.Series("hse.count_30d", c30),
-                pl.Series("hse.max_severity_30d", worst),
-            )
+    g = grid.select("asset_id", "t").sort("asset_id", "t")
+    ev = incidents.select("asset_id", pl.col("ts").alias("_at"), "severity")
+    out = g
+    for name, w in (("hse.count_7d", timedelta(days=7)), ("hse.count_30d", timedelta(days=30))):
+        a = _count_before(ev, g, pl.col("t"), "_a")
+        b = _count_before(ev, g, pl.col("t") - w, "_b")
+        out = out.join(
+            a.join(b, on=["asset_id", "t"]).select(
+                "asset_id", "t", (pl.col("_a") - pl.col("_b")).alias(name)
+            ),
+            on=["asset_id", "t"],
         )
-    if not parts:
-        return grid.select("asset_id", "t")
-    return pl.concat(parts)
+    # worst severity in the last 30 days: a range join, small because incidents are few
+    pairs = g.join(ev, on="asset_id", how="inner").filter(
+        (pl.col("_at") < pl.col("t")) & (pl.col("_at") >= pl.col("t") - timedelta(days=30))
+    )
+    worst = pairs.group_by("asset_id", "t").agg(
+        pl.col("severity").max().cast(pl.Float64).alias("hse.max_severity_30d")
+    )
+    return out.join(worst, on=["asset_id", "t"], how="left").with_columns(
+        pl.col("hse.max_severity_30d").fill_null(0.0)
+    )
 
 
 def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
