@@ -60,6 +60,7 @@ def log_risk_model(model: RiskModel, sample: pl.DataFrame) -> str:
             python_model=RiskPyfunc(),
             artifacts={"model": str(Path(tmp) / "risk-model")},
             signature=signature,
+            input_example=pdf.head(3),
             registered_model_name=MODEL_NAME,
             pip_requirements=["lightgbm", "scikit-learn", "polars", "numpy", "pandas"],
         )
