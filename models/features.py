@@ -305,6 +305,17 @@ def _count_before(events: pl.DataFrame, grid: pl.DataFrame, at: pl.Expr, name: s
     return out.select("asset_id", "t", pl.col("_n").fill_null(0).cast(pl.Float64).alias(name))
 
 
+def _count_in_window(
+    events: pl.DataFrame, grid: pl.DataFrame, window: timedelta, name: str
+) -> pl.DataFrame:
+    """For each grid row: the asset's events (asset_id, _at) with t - window <= _at < t."""
+    now = _count_before(events, grid, pl.col("t"), "_a")
+    then = _count_before(events, grid, pl.col("t") - window, "_b")
+    return now.join(then, on=["asset_id", "t"]).select(
+        "asset_id", "t", (pl.col("_a") - pl.col("_b")).alias(name)
+    )
+
+
 def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     """Stops, downtime, time since maintenance / failure, run hours, crew: events before t.
     A stop counts as short once it has ended within 30 min, as a failure once it has lasted
@@ -325,14 +336,7 @@ def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFram
         ("disp.short_stops_24h", short, DAY),
         ("disp.short_stops_7d", short, WEEK),
     ):
-        now = _count_before(events, g, pl.col("t"), "_a")
-        then = _count_before(events, g, pl.col("t") - w, "_b")
-        out = out.join(
-            now.join(then, on=["asset_id", "t"]).select(
-                "asset_id", "t", (pl.col("_a") - pl.col("_b")).alias(name)
-            ),
-            on=["asset_id", "t"],
-        )
+        out = out.join(_count_in_window(events, g, w, name), on=["asset_id", "t"])
     # Downtime before x: completed intervals' sum plus the part of the one containing x.
     down = ev.filter(pl.col("state") == "down").with_columns(
         (pl.col("_end") - pl.col("ts")).dt.total_seconds().fill_null(1e12).alias("_dur")
@@ -422,14 +426,7 @@ def hse_features(incidents: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     ev = incidents.select("asset_id", pl.col("ts").alias("_at"), "severity")
     out = g
     for name, w in (("hse.count_7d", timedelta(days=7)), ("hse.count_30d", timedelta(days=30))):
-        a = _count_before(ev, g, pl.col("t"), "_a")
-        b = _count_before(ev, g, pl.col("t") - w, "_b")
-        out = out.join(
-            a.join(b, on=["asset_id", "t"]).select(
-                "asset_id", "t", (pl.col("_a") - pl.col("_b")).alias(name)
-            ),
-            on=["asset_id", "t"],
-        )
+        out = out.join(_count_in_window(ev, g, w, name), on=["asset_id", "t"])
     # worst severity in the last 30 days: a range join, small because incidents are few
     pairs = g.join(ev, on="asset_id", how="inner").filter(
         (pl.col("_at") < pl.col("t")) & (pl.col("_at") >= pl.col("t") - timedelta(days=30))

@@ -118,6 +118,33 @@ def run_train(
     return result
 
 
+def fit_frames(frames, valid_share: float = 0.3):
+    """A model fitted straight on in-memory frames (no database, no MLflow): the newest
+    `valid_share` of the labelled span validates. For benchmarks and tests."""
+    import polars as pl
+
+    from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, build_features, scoring_grid
+    from models.labels import incidents, label
+
+    lo = frames.r15.get_column("bucket").min() + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS)
+    hi = frames.r15.get_column("bucket").max()
+    ids = frames.assets.get_column("asset_id").to_list()
+    grid = label(
+        scoring_grid(ids, lo, hi - timedelta(hours=24), frames.dispatch),
+        incidents(frames.dispatch, frames.incidents, hi),
+    )
+    cut = lo + (hi - lo) * (1 - valid_share)
+    rows = subsample_negatives(grid.filter(pl.col("t") < cut))
+    valid = grid.filter(pl.col("t") >= cut + timedelta(hours=24))
+
+    def features(g: pl.DataFrame) -> pl.DataFrame:
+        return build_features(frames, g.select("asset_id", "t")).join(
+            g.select("asset_id", "t", "label"), on=["asset_id", "t"]
+        )
+
+    return fit(features(rows), features(valid))
+
+
 def _log_metrics(prefix: str, metrics: dict) -> None:
     mlflow.log_metrics(
         {

@@ -8,12 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from models.estimator import fit
 from models.features import Frames, build_features, scoring_grid
-from models.labels import incidents, label
-from pipelines.dataset import subsample_negatives
 from pipelines.simulate.frames import Collect, frames_from
 from pipelines.simulate.run import SimConfig, Simulation
+from pipelines.train import fit_frames
 
 
 def _replicate(frames: Frames, copies: int) -> Frames:
@@ -46,19 +44,8 @@ def run_bench_score(assets: int = 1000) -> dict:
     sink = Collect()
     sim.emit(sink)
     frames = frames_from(sink.messages, sim.registry())
-    lo = frames.r15.get_column("bucket").min() + timedelta(days=9)
+    model = fit_frames(frames)
     hi = frames.r15.get_column("bucket").max()
-    ids = frames.assets.get_column("asset_id").to_list()
-    grid = label(
-        scoring_grid(ids, lo, hi - timedelta(hours=24), frames.dispatch),
-        incidents(frames.dispatch, frames.incidents, hi),
-    )
-    cut = lo + (hi - lo) * 0.7
-    rows = subsample_negatives(grid)
-    feats = build_features(frames, rows.select("asset_id", "t")).join(
-        rows.select("asset_id", "t", "label"), on=["asset_id", "t"]
-    )
-    model = fit(feats.filter(pl.col("t") < cut), feats.filter(pl.col("t") >= cut))
     # What live scoring reads at t: the last day of 15-min rollups, nine days of daily ones.
     t = hi
     live = Frames(

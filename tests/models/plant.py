@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import polars as pl
 import psycopg
 from pydantic import SecretStr
 
@@ -51,30 +50,8 @@ def connect(url: str) -> psycopg.Connection:
 
 def train_small_model(seed: int = 11, assets: int = 16, days: float = 45):
     """A model trained in memory on a small simulated plant (for behaviour tests)."""
-    from datetime import timedelta
-
-    from models.estimator import fit
-    from models.features import build_features, scoring_grid
-    from models.labels import incidents, label
-    from pipelines.dataset import subsample_negatives
+    from pipelines.train import fit_frames
 
     sim, sink = small_plant(seed, assets, days)
     frames = frames_from(sink.messages, sim.registry())
-    lo = frames.r15.get_column("bucket").min() + timedelta(days=9)
-    hi = frames.r15.get_column("bucket").max()
-    ids = frames.assets.get_column("asset_id").to_list()
-    grid = label(
-        scoring_grid(ids, lo, hi - timedelta(hours=24), frames.dispatch),
-        incidents(frames.dispatch, frames.incidents, hi),
-    )
-    cut = lo + (hi - lo) * 0.7
-    train = subsample_negatives(grid.filter(pl.col("t") < cut))
-    valid = grid.filter(pl.col("t") >= cut + timedelta(hours=24))
-
-    def rows(g: pl.DataFrame) -> pl.DataFrame:
-        return build_features(frames, g.select("asset_id", "t")).join(
-            g.select("asset_id", "t", "label"), on=["asset_id", "t"]
-        )
-
-    model = fit(rows(train), rows(valid))
-    return model, sim, sink, frames
+    return fit_frames(frames), sim, sink, frames
