@@ -439,6 +439,9 @@ def hse_features(incidents: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+DAY_SHIFT_HOURS = (6, 17)  # the day shift runs 06:00-17:59 UTC, the night shift the rest
+
+
 def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     """Hour, shift, asset kind and criticality."""
     return (
@@ -454,7 +457,9 @@ def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(
             pl.col("t").dt.hour().cast(pl.Float64).alias("ctx.hour"),
-            (~pl.col("t").dt.hour().is_between(6, 17)).cast(pl.Float64).alias("ctx.night_shift"),
+            (~pl.col("t").dt.hour().is_between(*DAY_SHIFT_HOURS))
+            .cast(pl.Float64)
+            .alias("ctx.night_shift"),
         )
     )
 

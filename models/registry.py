@@ -32,10 +32,15 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
         return self.model.predict(pl.from_pandas(model_input))
 
 
-def configure(tracking_uri: str, artifact_dir: Path) -> str:
-    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+def use_store(tracking_uri: str) -> None:
+    """Point MLflow at the store for reading only (the API: no experiment is created)."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+
+
+def configure(tracking_uri: str, artifact_dir: Path) -> str:
+    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+    use_store(tracking_uri)
     client = MlflowClient()
     found = client.get_experiment_by_name(EXPERIMENT)
     if found is not None:

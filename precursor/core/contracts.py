@@ -41,7 +41,7 @@ def parse_timestamp(value: Any) -> datetime:
     return ts
 
 
-Timestamp = Annotated[datetime, PlainValidator(parse_timestamp)]
+Timestamp = Annotated[datetime, PlainValidator(parse_timestamp, json_schema_input_type=str | int)]
 # PostgreSQL text cannot hold NUL, so a NUL must fail validation here, not the batch write later.
 _NO_NUL = r"^[^\x00]*$"
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=_NO_NUL)]

@@ -25,3 +25,31 @@ class BrokerUnavailable(PrecursorError):
 
 class MigrationError(PrecursorError):
     """A schema migration failed or the recorded history does not match the files."""
+
+
+class RequestError(PrecursorError):
+    """A request the caller must change; the API maps `status` and `code` to its JSON error."""
+
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(RequestError):
+    """The named thing does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(RequestError):
+    """The request conflicts with the current state (stale version, closed alert)."""
+
+    status = 409
+    code = "conflict"
+
+
+class InvalidInput(RequestError):
+    """A value is well-formed but not acceptable (range, order, unknown name)."""
+
+    status = 422
+    code = "invalid"

@@ -95,3 +95,14 @@ def start_service(
     if metrics:
         serve_metrics(port)
     return stop
+
+
+# -- API (labels: route template, method, status code: bounded by the routes) ---------------
+API_REQUEST_SECONDS = Histogram(
+    "precursor_api_request_seconds",
+    "API request latency by route template and status",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+API_IN_FLIGHT = Gauge("precursor_api_requests_in_flight", "API requests being served")
+API_SSE_CLIENTS = Gauge("precursor_api_sse_clients", "Connected alert-stream clients")

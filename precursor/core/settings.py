@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     mlflow_tracking_uri: str | None = None
+    api_key_cache_s: float = Field(
+        default=5.0, ge=0, le=300, description="how long a resolved key is trusted (revocation lag)"
+    )
 
     horizon_h: float = Field(default=24.0, gt=0, le=24 * 30, description="prediction horizon")
     min_downtime_min: float = Field(default=30.0, ge=0, description="incident: stop length")

@@ -1,7 +1,9 @@
-"""FastAPI application factory: the lifespan opens the pool; nothing connects at import time."""
+"""FastAPI application factory: the lifespan opens the pool, starts the alert listener and
+the registry watcher; nothing connects at import time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,25 +12,69 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from precursor import __version__
-from precursor.core.db import open_pool
+from precursor.core.db import database_url, open_pool
 from precursor.core.errors import DatabaseUnavailable
 from precursor.core.settings import Settings
+from services.api import errors
+from services.api.champion import ChampionWatcher
+from services.api.events import AlertHub
+from services.api.middleware import RequestMetrics
+from services.api.routes import alerts, assets, downtime, forecast, operations, register, stream
+from services.predict.policy import policy_from
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Early warnings, the HSE risk register, downtime root cause and KPIs.
+
+Authenticate with `Authorization: Bearer <key>`; keys come from
+`precursor apikey create --role ROLE --name NAME`. Errors are
+`{"error": {"code": ..., "message": ...}}`."""
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, watch_registry: bool = True) -> FastAPI:
     """Build the app for these settings."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            app.state.pool = open_pool(settings, min_size=1, max_size=8, timeout=10)
-        except DatabaseUnavailable:
+            app.state.pool = open_pool(settings, min_size=2, max_size=10, timeout=10)
+        except DatabaseUnavailable as exc:
+            logger.warning("%s: serving 503 until it is back", exc)
             app.state.pool = None  # /readyz says so; the process stays up
+        app.state.hub = AlertHub(database_url(settings))
+        app.state.hub.start()
+        if watch_registry:
+            app.state.champion.start()
         yield
+        app.state.champion.stop()
+        await app.state.hub.stop()
         if app.state.pool is not None:
             app.state.pool.close()
 
-    app = FastAPI(title="Precursor", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Precursor",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.policy = policy_from(settings)
+    app.state.key_cache = {}
+    app.state.pool = None
+    app.state.champion = ChampionWatcher(settings)
+    errors.install(app)
+    app.add_middleware(RequestMetrics)
+    # The stream route is registered before /{alert_id} so "stream" is not taken for an id.
+    for router in (
+        assets.router,
+        forecast.router,
+        stream.router,
+        alerts.router,
+        register.router,
+        downtime.router,
+        operations.router,
+    ):
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -44,7 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
                 conn.execute("SELECT 1")
         except Exception as exc:  # any failure means not ready, with the reason
             return _not_ready(f"database not reachable: {type(exc).__name__}")
-        return JSONResponse({"status": "ready"})
+        reason = request.app.state.champion.not_ready_reason()
+        if reason is not None:
+            return _not_ready(reason)
+        champion = request.app.state.champion.snapshot()["champion"]
+        return JSONResponse({"status": "ready", "champion": champion})
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -118,24 +118,32 @@ def persist(
         )
     if transition is None or not changed:
         return None  # a restarted scorer re-deriving a stored change: nothing new to tell
-    row = (
+    row = load_alert(conn, transition.alert.alert_id)
+    payload = alert_json(row)
+    event_id = record_event(conn, transition.kind, transition.alert.updated_at, payload)
+    return {"event": transition.kind, "event_id": event_id, **payload}
+
+
+def load_alert(conn: psycopg.Connection, alert_id: str, *, lock: bool = False) -> dict | None:
+    """One alert row with every contract column, or None."""
+    suffix = " FOR UPDATE" if lock else ""
+    return (
         conn.cursor(row_factory=dict_row)
         .execute(
-            f"SELECT {', '.join(COLUMNS)} FROM alerts WHERE alert_id = %s",
-            (transition.alert.alert_id,),
+            f"SELECT {', '.join(COLUMNS)}, outcome_by, outcome_at FROM alerts "
+            f"WHERE alert_id = %s{suffix}",
+            (alert_id,),
         )
         .fetchone()
     )
-    payload = alert_json(row)
+
+
+def record_event(conn: psycopg.Connection, kind: str, at: datetime, payload: dict) -> int:
+    """Append an alert event and wake the stream listeners (delivered on commit)."""
     event_id = conn.execute(
         "INSERT INTO alert_events (alert_id, kind, at, payload) VALUES (%s, %s, %s, %s::jsonb) "
         "RETURNING event_id",
-        (
-            payload["alert_id"],
-            transition.kind,
-            transition.alert.updated_at,
-            orjson.dumps(payload).decode(),
-        ),
+        (payload["alert_id"], kind, at, orjson.dumps(payload).decode()),
     ).fetchone()[0]
     conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(event_id)))
-    return {"event": transition.kind, "event_id": event_id, **payload}
+    return event_id

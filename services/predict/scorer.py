@@ -35,6 +35,7 @@ from services.predict.alerts_store import open_alerts, persist
 from services.predict.frames import load_frames
 from services.predict.policy import policy_from
 from services.predict.rollups import refresh_rollups
+from services.register.store import feed_alert
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class Scorer:
                 contrib[i] = c
         self._track_drift(x)
         written = self._write_scores(conn, x, prob, lik, cons, rating, contrib)
-        self._advance_alerts(conn, x, prob, rating, contrib)
+        self.advance_alerts(conn, x, prob, lik, cons, rating, contrib)
         conn.commit()
         LAST_SCORE_TIME.set(t_end.timestamp())
         SCORES_WRITTEN.inc(written)
@@ -157,14 +158,18 @@ class Scorer:
             )
         return len(rows)
 
-    def _advance_alerts(self, conn, x, prob, rating, contrib) -> None:
+    def advance_alerts(self, conn, x, prob, lik, cons, rating, contrib) -> None:
+        """Step the alert machine through scored rows (time order): persist transitions, feed
+        the risk register on openings, publish the events."""
         current = open_alerts(conn)
         open_rank = RANK[self.policy.machine.open_rating]
         published = []
-        for t, asset, p, r, k in zip(
+        for t, asset, p, li, c, r, k in zip(
             x.get_column("t").to_list(),
             x.get_column("asset_id").to_list(),
             prob,
+            lik,
+            cons,
             rating,
             contrib,
             strict=True,
@@ -181,11 +186,16 @@ class Scorer:
                 ALERT_TRANSITIONS.labels(transition.kind).inc()
             if out is not None:
                 published.append(out)
+                if out["event"] == "opened":
+                    # Same transaction as the alert: an opening never lacks its register entry.
+                    feed_alert(conn, out, int(li), int(c), self.policy.matrix)
         OPEN_ALERTS.set(sum(1 for a in current.values() if a is not None))
         if published:
             self._publish(published)
 
     def _publish(self, events: list[dict]) -> None:
+        if not self.settings.kafka_bootstrap:
+            return  # no broker configured: the database and its NOTIFY carry the events
         try:
             if self._producer is None:
                 self._producer = make_producer(self.settings, acks=1)

@@ -1,6 +1,7 @@
 """Subcommand registry: each module adds its parser and a `run(args) -> exit code`."""
 
 from precursor.cli.commands import (
+    apikey,
     bench,
     ingest,
     migrate,
@@ -24,4 +25,5 @@ REGISTRY = [
     serve.register,
     bench.register,
     status.register,
+    apikey.register,
 ]

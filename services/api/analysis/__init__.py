@@ -1,0 +1,1 @@
+"""Read-side analyses the API serves: downtime Pareto, root cause, KPIs."""

@@ -1,0 +1,101 @@
+"""GET /v1/assets, /v1/assets/{asset_id} and its risk history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from psycopg.rows import dict_row
+
+from precursor.core.errors import NotFound
+from services.api.deps import Caller, Conn
+from services.api.params import AssetId, TimeWindow
+from services.api.schemas.assets import AssetPublic, RiskHistory
+from services.api.schemas.common import ERRORS
+
+router = APIRouter(prefix="/v1/assets", tags=["assets"], responses=ERRORS)
+
+LATEST_SQL = """
+SELECT a.asset_id, a.name, a.kind, a.site, a.area, a.criticality,
+       r.ts, r.probability, r.likelihood, r.consequence, r.rating, r.model_version,
+       r.contributions
+FROM assets a
+LEFT JOIN LATERAL (
+    SELECT * FROM risk_scores s WHERE s.asset_id = a.asset_id ORDER BY s.ts DESC LIMIT 1
+) r ON true
+"""
+POINT = (
+    "ts",
+    "probability",
+    "likelihood",
+    "consequence",
+    "rating",
+    "model_version",
+    "contributions",
+)
+
+
+def asset_public(row: dict) -> dict:
+    """Registry columns plus the latest score (or null when never scored)."""
+    out = {k: row[k] for k in ("asset_id", "name", "kind", "site", "area", "criticality")}
+    out["latest"] = {k: row[k] for k in POINT} if row["ts"] is not None else None
+    return out
+
+
+@router.get("", response_model=list[AssetPublic], summary="Assets with their latest risk")
+def list_assets(conn: Conn, _: Caller) -> list[dict]:
+    """Every asset in the registry, by id, with its latest risk score."""
+    rows = conn.cursor(row_factory=dict_row).execute(LATEST_SQL + " ORDER BY a.asset_id")
+    return [asset_public(r) for r in rows]
+
+
+@router.get("/{asset_id}", response_model=AssetPublic, summary="One asset with its latest risk")
+def get_asset(asset_id: AssetId, conn: Conn, _: Caller) -> dict:
+    """One asset; 404 when unknown."""
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(LATEST_SQL + " WHERE a.asset_id = %s", (asset_id,))
+        .fetchone()
+    )
+    if row is None:
+        raise NotFound(f"asset {asset_id} not found")
+    return asset_public(row)
+
+
+@router.get("/{asset_id}/risk", response_model=RiskHistory, summary="Risk score history")
+def risk_history(
+    asset_id: AssetId,
+    window: TimeWindow,
+    conn: Conn,
+    _: Caller,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="at most this many points")] = 2000,
+) -> dict:
+    """Scores with contributions, oldest first. Without `from`, the 7 days before `to` (or
+    before the latest score)."""
+    if conn.execute("SELECT 1 FROM assets WHERE asset_id = %s", (asset_id,)).fetchone() is None:
+        raise NotFound(f"asset {asset_id} not found")
+    end = window.end
+    start = window.start
+    if start is None:
+        anchor = (
+            end
+            or conn.execute(
+                "SELECT max(ts) FROM risk_scores WHERE asset_id = %s", (asset_id,)
+            ).fetchone()[0]
+        )
+        if anchor is None:
+            return {"asset_id": asset_id, "points": []}
+        start = anchor - timedelta(days=7)
+        end = end or anchor + timedelta(microseconds=1)
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT * FROM (SELECT ts, probability, likelihood, consequence, rating, "
+            "model_version, contributions FROM risk_scores WHERE asset_id = %s AND ts >= %s "
+            "AND (%s::timestamptz IS NULL OR ts < %s) ORDER BY ts DESC LIMIT %s) s ORDER BY ts",
+            (asset_id, start, end, end, limit),
+        )
+        .fetchall()
+    )
+    return {"asset_id": asset_id, "points": rows}

@@ -1,0 +1,66 @@
+"""Incidents, KPIs and model versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class IncidentPublic(BaseModel):
+    """An HSE incident as stored."""
+
+    incident_id: str
+    ts: datetime
+    asset_id: str
+    kind: str
+    severity: int
+    description: str | None
+    source: str
+
+
+class AssetReliability(BaseModel):
+    """Reliability of one asset over the window."""
+
+    asset_id: str
+    failures: int
+    running_hours: float
+    downtime_hours: float
+    mtbf_h: float | None
+    mttr_h: float | None
+
+
+class Kpis(BaseModel):
+    """Proactive indicators over the window."""
+
+    start: datetime | None
+    end: datetime | None
+    alerts_raised: int
+    alerts_acknowledged: int
+    median_time_to_ack_min: float | None
+    register_entries: int
+    register_with_measures_share: float | None
+    downtime_hours: float
+    unplanned_downtime_hours: float
+    incidents: int
+    assets: list[AssetReliability]
+
+
+class ModelVersion(BaseModel):
+    """One registered version of precursor-risk."""
+
+    version: str
+    champion: bool
+    created_at: int | None
+    run_id: str | None
+    metrics: dict[str, float]
+
+
+class Models(BaseModel):
+    """The registry: versions newest first and the champion."""
+
+    name: str
+    champion: str | None
+    versions: list[ModelVersion]
+    detail: dict[str, Any] | None = None

@@ -1,0 +1,1 @@
+"""The HSE risk register: shared by the API and the scorer."""
