@@ -1,0 +1,94 @@
+"""Alerts for operators: newest first, filters, cursor pages, detail, ack, outcome."""
+
+from __future__ import annotations
+
+from tests.api.conftest import auth
+
+P01 = "P-01-20260309T020000Z"
+C01 = "C-01-20260309T120000Z"
+
+
+def test_alerts_list_newest_first_with_filters(client, keys) -> None:
+    h = auth(keys["operator"])
+    items = client.get("/v1/alerts", headers=h).json()["items"]
+    opened = [a["opened_at"] for a in items]
+    assert opened == sorted(opened, reverse=True)
+    assert {a["asset_id"] for a in items} == {"P-01", "P-02", "C-01"}
+    closed = client.get("/v1/alerts?status=closed", headers=h).json()["items"]
+    assert [a["asset_id"] for a in closed] == ["P-02"] and closed[0]["closed_at"] is not None
+    only = client.get("/v1/alerts?asset_id=P-01", headers=h).json()["items"]
+    assert [a["alert_id"] for a in only] == [P01]
+    crit = client.get("/v1/alerts?rating=critical", headers=h).json()["items"]
+    assert [a["asset_id"] for a in crit] == ["P-01"]
+
+
+def test_alerts_cursor_pages_cover_everything_once(client, keys) -> None:
+    h = auth(keys["operator"])
+    everything = [a["alert_id"] for a in client.get("/v1/alerts", headers=h).json()["items"]]
+    seen, cursor = [], None
+    while True:
+        url = "/v1/alerts?limit=1" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=h).json()
+        seen += [a["alert_id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything
+
+
+def test_alerts_bad_parameters_are_4xx_json(client, keys) -> None:
+    h = auth(keys["operator"])
+    for url in (
+        "/v1/alerts?cursor=not-a-cursor",
+        "/v1/alerts?limit=501",
+        "/v1/alerts?limit=0",
+        "/v1/alerts?status=burning",
+        "/v1/alerts?rating=extreme",
+    ):
+        r = client.get(url, headers=h)
+        assert 400 <= r.status_code < 500, url
+        assert "message" in r.json()["error"], url
+    assert client.get("/v1/alerts/nope", headers=h).status_code == 404
+
+
+def test_alert_detail_has_contributions_events_and_register_entry(client, keys) -> None:
+    d = client.get(f"/v1/alerts/{P01}", headers=auth(keys["operator"])).json()
+    assert d["contributions"][0]["signal"] == "vibration"
+    kinds = [e["kind"] for e in d["events"]]
+    assert kinds[0] == "opened" and "escalated" in kinds  # high, then critical
+    assert len(d["register_entries"]) == 1
+
+
+def test_acknowledge_records_who_and_when_once(client, keys) -> None:
+    h = auth(keys["operator"])
+    r = client.post(f"/v1/alerts/{C01}/ack", headers=h, json={"comment": "crew sent"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "acknowledged"
+    assert body["acknowledged_by"] == "operator-tester" and body["ack_comment"] == "crew sent"
+    assert body["acknowledged_at"] is not None
+    again = client.post(f"/v1/alerts/{C01}/ack", headers=h)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    events = client.get(f"/v1/alerts/{C01}", headers=h).json()["events"]
+    assert [e["kind"] for e in events][-1] == "acknowledged"
+
+
+def test_acknowledging_a_closed_alert_is_409(client, keys) -> None:
+    h = auth(keys["operator"])
+    closed = client.get("/v1/alerts?status=closed", headers=h).json()["items"][0]
+    r = client.post(f"/v1/alerts/{closed['alert_id']}/ack", headers=h)
+    assert r.status_code == 409
+
+
+def test_outcome_is_recorded_and_validated(client, keys) -> None:
+    h = auth(keys["reliability"])
+    r = client.post(f"/v1/alerts/{P01}/outcome", headers=h, json={"outcome": "true_positive"})
+    assert r.status_code == 200 and r.json()["outcome"] == "true_positive"
+    bad = client.post(f"/v1/alerts/{P01}/outcome", headers=h, json={"outcome": "maybe"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+    extra = client.post(
+        f"/v1/alerts/{P01}/outcome", headers=h, json={"outcome": "false_alarm", "x": 1}
+    )
+    assert extra.status_code == 422
+    detail = client.get(f"/v1/alerts/{P01}", headers=h).json()
+    assert detail["outcome"] == "true_positive" and detail["outcome_by"] == "reliability-tester"
