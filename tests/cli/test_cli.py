@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import psycopg
 import pytest
 
 from precursor.cli.main import build_parser
@@ -28,6 +29,10 @@ SUBCOMMANDS = [
     "train",
     "backtest",
     "score",
+    "apikey",
+    "apikey create",
+    "apikey list",
+    "apikey revoke",
 ]
 
 
@@ -79,3 +84,30 @@ def test_cli_unknown_setting_is_one_line(tmp_path) -> None:
     assert result.stderr.strip().splitlines() == [
         "precursor status: error: unknown setting(s) in the environment: PRECURSOR_KAFKA"
     ]
+
+
+def test_apikey_create_list_revoke_round_trip(database_url, tmp_path) -> None:
+    env = {"PRECURSOR_DATABASE_URL": database_url, "PRECURSOR_DATA_DIR": str(tmp_path)}
+    created = _run(*["apikey", "create", "--role", "hse", "--name", "Dana (HSE)"], env=env)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip().split()[-1]
+    assert secret.startswith("prc_") and len(secret) > 40
+    key_id = created.stdout.split()[1]
+    listed = _run(*["apikey", "list"], env=env)
+    assert key_id in listed.stdout and "Dana (HSE)" in listed.stdout
+    assert secret not in listed.stdout
+    revoked = _run(*["apikey", "revoke", key_id], env=env)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    with psycopg.connect(database_url) as conn:
+        from services.api.keys import resolve
+
+        assert resolve(conn, secret) is None
+
+
+def test_apikey_bad_arguments_are_one_line_errors(database_url, tmp_path) -> None:
+    env = {"PRECURSOR_DATABASE_URL": database_url, "PRECURSOR_DATA_DIR": str(tmp_path)}
+    bad_role = _run(*["apikey", "create", "--role", "boss", "--name", "x"], env=env)
+    assert bad_role.returncode == 2 and len(bad_role.stderr.strip().splitlines()) == 1
+    unknown = _run(*["apikey", "revoke", "k_nothere"], env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().count("\n") == 0 and "k_nothere" in unknown.stderr

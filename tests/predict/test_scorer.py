@@ -74,6 +74,11 @@ def test_scorer_scores_assets_in_service_explains_and_alerts(plant) -> None:
             ).fetchall()
         )
         events = conn.execute("SELECT kind, payload FROM alert_events ORDER BY event_id").fetchall()
+        unlinked = conn.execute(
+            "SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM risk_register_alerts "
+            "r JOIN risk_register e USING (entry_id) WHERE r.alert_id = a.alert_id "
+            "AND e.asset_id = a.asset_id)"
+        ).fetchone()[0]
     scored_times = {r[1] for r in rows}
     assert len(scored_times) == 97  # a first start catches up 24 h: both ends included
     assert all(0 <= r[2] <= 1 and 1 <= r[3] <= 5 and 1 <= r[4] <= 5 for r in rows)
@@ -87,6 +92,7 @@ def test_scorer_scores_assets_in_service_explains_and_alerts(plant) -> None:
     opened = events[0][1]
     assert opened["status"] == "open" and opened["contributions"]
     assert opened["rating"] in ("high", "critical")
+    assert unlinked == 0  # every opening fed the risk register
 
 
 def test_scorer_restart_opens_no_duplicate_alert(plant) -> None:

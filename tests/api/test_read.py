@@ -1,0 +1,145 @@
+"""Assets, forecast, incidents, KPIs, models, errors and request metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.api.routes.forecast import over_horizon, trend
+from tests.api.conftest import auth
+from tests.api.seed import ASSETS, END, stops
+
+
+def test_assets_carry_their_latest_score(client, keys) -> None:
+    h = auth(keys["operator"])
+    assets = client.get("/v1/assets", headers=h).json()
+    assert [a["asset_id"] for a in assets] == sorted(a["asset_id"] for a in ASSETS)
+    p01 = client.get("/v1/assets/P-01", headers=h).json()
+    assert p01["latest"]["ts"] == "2026-03-10T23:45:00Z"
+    assert p01["latest"]["rating"] == "critical" and p01["latest"]["probability"] == 0.42
+    r = client.get("/v1/assets/NOPE", headers=h)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_risk_history_window_and_default(client, keys) -> None:
+    h = auth(keys["operator"])
+    default = client.get("/v1/assets/P-01/risk", headers=h).json()["points"]
+    assert len(default) == 3 * 96  # the seeded three days fit the default 7-day window
+    window = client.get(
+        "/v1/assets/P-01/risk?from=2026-03-09T00:00:00Z&to=2026-03-09T01:00:00Z", headers=h
+    ).json()["points"]
+    assert [p["ts"] for p in window] == [f"2026-03-09T00:{m:02d}:00Z" for m in (0, 15, 30, 45)]
+    assert client.get("/v1/assets/P-01/risk?from=3000-01-01", headers=h).status_code == 422
+    assert client.get("/v1/assets/P-01/risk?from=yesterday", headers=h).status_code == 422
+    assert client.get("/v1/assets/NOPE/risk", headers=h).status_code == 404
+
+
+def test_forecast_ranks_by_rating_with_trend_and_area_summary(client, keys) -> None:
+    f = client.get("/v1/forecast", headers=auth(keys["hse"])).json()
+    assert [i["asset_id"] for i in f["items"]] == ["P-01", "C-01", "F-01", "P-02"]
+    p01 = f["items"][0]
+    assert p01["probability"] == pytest.approx(0.42) and p01["trend"] == "steady"
+    assert p01["previous_probability"] == pytest.approx(0.02 + 0.4 * 23.75 / 24)
+    assert p01["open_alert_id"] == "P-01-20260309T020000Z"
+    areas = {a["area"]: a for a in f["areas"]}
+    assert areas["A"]["worst_rating"] == "critical" and areas["A"]["assets"] == 2
+    assert areas["B"]["high_or_critical"] == 1
+
+
+def test_forecast_trend_compares_with_a_day_earlier() -> None:
+    assert trend(0.3, 0.1) == "rising"
+    assert trend(0.1, 0.3) == "falling"
+    assert trend(0.101, 0.1) == "steady"
+    assert trend(0.2, None) == "new"
+    assert over_horizon(0.5, 24, 48) == pytest.approx(0.75)
+
+
+def test_forecast_horizon_and_filters(client, keys) -> None:
+    h = auth(keys["reliability"])
+    day = {
+        i["asset_id"]: i["probability"]
+        for i in client.get("/v1/forecast", headers=h).json()["items"]
+    }
+    week = client.get("/v1/forecast?horizon=week", headers=h).json()
+    assert week["horizon_h"] == 168
+    for i in week["items"]:
+        assert i["probability"] == pytest.approx(1 - (1 - day[i["asset_id"]]) ** 7, abs=1e-6)
+    shift = client.get("/v1/forecast?horizon=shift", headers=h).json()
+    assert all(i["probability"] <= day[i["asset_id"]] for i in shift["items"])
+    s2 = client.get("/v1/forecast?site=S2", headers=h).json()["items"]
+    assert [i["asset_id"] for i in s2] == ["F-01"]
+    b = client.get("/v1/forecast?area=B", headers=h).json()["items"]
+    assert [i["asset_id"] for i in b] == ["C-01"]
+    for bad in ("fortnight", "0h", "1000h", "-3"):
+        r = client.get(f"/v1/forecast?horizon={bad}", headers=h)
+        assert r.status_code == 422, bad
+
+
+def test_incidents_post_validates_like_the_topic(client, keys) -> None:
+    h = auth(keys["hse"])
+    body = {"incident_id": "INC-API-1", "asset_id": "P-01", "ts": "2026-03-10T07:30:00Z",
+            "kind": "fire", "severity": 4, "description": "smoke at motor"}  # fmt: skip
+    r = client.post("/v1/incidents", headers=h, json=body)
+    assert r.status_code == 201 and r.json()["source"] == "api"
+    assert client.post("/v1/incidents", headers=h, json=body).status_code == 409
+    for bad in (
+        {**body, "incident_id": "X1", "kind": "flood"},
+        {**body, "incident_id": "X2", "severity": 9},
+        {**body, "incident_id": "X3", "ts": "2026-03-10T07:30:00"},  # no offset
+        {**body, "incident_id": "X4", "ts": "yesterday"},
+        {k: v for k, v in body.items() if k != "asset_id"},
+    ):
+        r = client.post("/v1/incidents", headers=h, json=bad)
+        assert r.status_code == 422, bad
+    listed = client.get("/v1/incidents?asset_id=P-01", headers=h).json()
+    assert [i["incident_id"] for i in listed] == ["INC-API-1"]
+    everything = client.get("/v1/incidents", headers=h).json()
+    assert [i["incident_id"] for i in everything] == ["INC-API-1", "INC-1"]
+
+
+def test_kpis_match_the_seeded_plant(client, keys) -> None:
+    k = client.get("/v1/kpis", headers=auth(keys["hse"])).json()
+    assert k["alerts_raised"] == 3
+    assert k["register_entries"] == 3 and k["register_with_measures_share"] == 0
+    all_hours = sum(((s["ended_at"] or END) - s["started_at"]).total_seconds() for s in stops())
+    assert k["downtime_hours"] == pytest.approx(all_hours / 3600)
+    p01 = next(a for a in k["assets"] if a["asset_id"] == "P-01")
+    # P-01: 2 unplanned stops (3 h, 2 h), 4 h planned maintenance, last event at day 9 22:30.
+    running = 9 * 24 + 22.5 - 3 - 2 - 4
+    assert p01["failures"] == 2
+    assert p01["running_hours"] == pytest.approx(running)
+    assert p01["mtbf_h"] == pytest.approx(running / 2) and p01["mttr_h"] == pytest.approx(2.5)
+    fan = next(a for a in k["assets"] if a["asset_id"] == "F-01")
+    assert fan["failures"] == 0 and fan["mtbf_h"] is None
+
+
+def test_kpis_count_acknowledgements(client, keys) -> None:
+    client.post("/v1/alerts/P-01-20260309T020000Z/ack", headers=auth(keys["operator"]))
+    k = client.get("/v1/kpis", headers=auth(keys["hse"])).json()
+    assert k["alerts_acknowledged"] == 1 and k["median_time_to_ack_min"] is not None
+    window = client.get("/v1/kpis?from=2026-03-09T06:00:00Z", headers=auth(keys["hse"])).json()
+    assert window["alerts_raised"] == 1  # only C-01's opened after 06:00 on the 9th
+
+
+def test_models_and_readyz_without_a_champion(client, keys) -> None:
+    m = client.get("/v1/models", headers=auth(keys["operator"])).json()
+    assert m["champion"] is None and m["versions"] == []
+    r = client.get("/readyz")
+    assert r.status_code == 503 and "champion" in r.json()["error"]["message"]
+
+
+def test_unknown_routes_and_methods_get_the_json_error(client, keys) -> None:
+    h = auth(keys["admin"])
+    r = client.get("/v1/nothing-here", headers=h)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = client.delete("/v1/assets", headers=h)
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    r = client.post("/v1/risk-register", headers=h, content=b"{not json")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
+
+
+def test_metrics_have_latency_by_route_template(client, keys) -> None:
+    client.get("/v1/alerts/P-01-20260309T020000Z", headers=auth(keys["operator"]))
+    text = client.get("/metrics").text
+    assert 'route="/v1/alerts/{alert_id}"' in text
+    assert 'route="/v1/alerts/P-01' not in text
+    assert "precursor_api_requests_in_flight" in text
