@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import polars as pl
 
+from models.shifts import DAY_SHIFT_HOURS
+
 GRID = timedelta(minutes=15)
 WINDOWS = {"1h": 4, "6h": 24, "24h": 96}  # in 15-min buckets
 BASELINE_DAYS = 7
@@ -437,9 +439,6 @@ def hse_features(incidents: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     return out.join(worst, on=["asset_id", "t"], how="left").with_columns(
         pl.col("hse.max_severity_30d").fill_null(0.0)
     )
-
-
-DAY_SHIFT_HOURS = (6, 17)  # the day shift runs 06:00-17:59 UTC, the night shift the rest
 
 
 def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
-from pipelines.bench.environment import BenchEnv, bench_environment
+from pipelines.bench.environment import BenchEnv, bench_environment, peak_rss_mb
 from precursor.core.errors import PrecursorError
 from precursor.core.kafka import make_producer
 from precursor.core.runtime.processes import free_port, stop_process
@@ -78,15 +78,6 @@ def _metric(url: str, name: str) -> float:
     return 0.0
 
 
-def _peak_rss_mb(pid: int) -> float:
-    """The kernel's resident-set high-water mark of a live process."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _end_to_end(env: BenchEnv, samples: int, tags: int, quiet: bool) -> dict:
     topic = env.settings.topic_signals
     producer = make_producer(env.settings, acks=1)
@@ -134,7 +125,7 @@ def _end_to_end(env: BenchEnv, samples: int, tags: int, quiet: bool) -> dict:
             time.sleep(0.02)
         done = time.perf_counter()
         bar.close()
-        rss = _peak_rss_mb(proc.pid)
+        rss = peak_rss_mb(proc.pid)
     finally:
         stop_process(proc, signal.SIGTERM, 30)
     return {

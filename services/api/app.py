@@ -16,11 +16,12 @@ from precursor.core.db import database_url, open_pool
 from precursor.core.errors import DatabaseUnavailable
 from precursor.core.settings import Settings
 from services.api import errors
+from services.api.cache import ResponseCache
 from services.api.champion import ChampionWatcher
 from services.api.events import AlertHub
 from services.api.middleware import RequestMetrics
 from services.api.routes import alerts, assets, downtime, forecast, operations, register, stream
-from services.predict.policy import policy_from
+from services.predict.policy import matrix_from
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,9 @@ def create_app(settings: Settings, *, watch_registry: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.policy = policy_from(settings)
+    app.state.matrix = matrix_from(settings)
     app.state.key_cache = {}
+    app.state.cache = ResponseCache()
     app.state.pool = None
     app.state.champion = ChampionWatcher(settings)
     errors.install(app)

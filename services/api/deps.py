@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
-from models.evaluation import Policy
+from models.rating import RiskMatrix
 from precursor.core.errors import DatabaseUnavailable
 from precursor.core.settings import Settings
 from services.api.errors import Forbidden, Unauthorized
@@ -33,23 +33,14 @@ def get_pool(request: Request) -> ConnectionPool:
     return pool
 
 
-def get_policy(request: Request) -> Policy:
-    """Rating matrix and alert policy from settings."""
-    return request.app.state.policy
+def get_matrix(request: Request) -> RiskMatrix:
+    """The rating matrix from settings."""
+    return request.app.state.matrix
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Pool = Annotated[ConnectionPool, Depends(get_pool)]
-PolicyDep = Annotated[Policy, Depends(get_policy)]
-
-
-def get_conn(pool: Pool) -> Iterator[psycopg.Connection]:
-    """A pooled connection for one request; committed when the handler returns normally."""
-    with pool.connection() as conn:
-        yield conn
-
-
-Conn = Annotated[psycopg.Connection, Depends(get_conn)]
+Matrix = Annotated[RiskMatrix, Depends(get_matrix)]
 
 
 def get_principal(
@@ -83,6 +74,17 @@ def get_principal(
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def get_conn(pool: Pool, _: Caller) -> Iterator[psycopg.Connection]:
+    """A pooled connection for one request; committed when the handler returns normally.
+    It depends on the caller so that the key lookup's connection is back in the pool before
+    this one is taken: a request never holds two (which could starve the pool)."""
+    with pool.connection() as conn:
+        yield conn
+
+
+Conn = Annotated[psycopg.Connection, Depends(get_conn)]
 
 
 def require(*roles: str) -> Callable[[Principal], Principal]:

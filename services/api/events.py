@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from services.predict.alerts_store import NOTIFY_CHANNEL
+from services.predict.alerts_store import NOTIFY_CHANNEL, SCORES_CHANNEL
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,19 @@ class AlertHub:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.listening = False
+        # Bumped on every notification: response caches are valid within one generation.
+        self.generations = {NOTIFY_CHANNEL: 0, SCORES_CHANNEL: 0}
+
+    def generation(self) -> tuple[int, int] | None:
+        """(alerts, scores) generations, or None while not listening (then nothing is
+        cached, since a change could go unnoticed)."""
+        if not self.listening:
+            return None
+        return self.generations[NOTIFY_CHANNEL], self.generations[SCORES_CHANNEL]
+
+    def changed(self, channel: str = NOTIFY_CHANNEL) -> None:
+        """Note a change this process committed itself (read-your-writes before the NOTIFY)."""
+        self.generations[channel] += 1
 
     def start(self) -> None:
         """Begin listening in the background (call inside the running loop)."""
@@ -56,11 +69,16 @@ class AlertHub:
                 async with await psycopg.AsyncConnection.connect(
                     self._url, autocommit=True
                 ) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    for channel in self.generations:
+                        await conn.execute(f"LISTEN {channel}")
+                    for channel in self.generations:  # anything may have changed meanwhile
+                        self.generations[channel] += 1
                     self.listening = True
-                    self._bump()  # catch up on anything committed while not listening
-                    async for _ in conn.notifies():
-                        self._bump()
+                    self._bump()
+                    async for note in conn.notifies():
+                        self.generations[note.channel] = self.generations.get(note.channel, 0) + 1
+                        if note.channel == NOTIFY_CHANNEL:
+                            self._bump()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database went away: polling covers us meanwhile

@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from models.alerting import Alert, Transition
 
 NOTIFY_CHANNEL = "precursor_alerts"
+SCORES_CHANNEL = "precursor_scores"  # the scorer committed new risk scores
 COLUMNS = (
     "alert_id",
     "asset_id",

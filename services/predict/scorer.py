@@ -31,7 +31,7 @@ from precursor.core.metrics import (
     start_service,
 )
 from precursor.core.settings import Settings
-from services.predict.alerts_store import open_alerts, persist
+from services.predict.alerts_store import SCORES_CHANNEL, open_alerts, persist
 from services.predict.frames import load_frames
 from services.predict.policy import policy_from
 from services.predict.rollups import refresh_rollups
@@ -120,6 +120,7 @@ class Scorer:
         self._track_drift(x)
         written = self._write_scores(conn, x, prob, lik, cons, rating, contrib)
         self.advance_alerts(conn, x, prob, lik, cons, rating, contrib)
+        conn.execute("SELECT pg_notify(%s, %s)", (SCORES_CHANNEL, t_end.isoformat()))
         conn.commit()
         LAST_SCORE_TIME.set(t_end.timestamp())
         SCORES_WRITTEN.inc(written)

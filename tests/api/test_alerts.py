@@ -92,3 +92,46 @@ def test_outcome_is_recorded_and_validated(client, keys) -> None:
     assert extra.status_code == 422
     detail = client.get(f"/v1/alerts/{P01}", headers=h).json()
     assert detail["outcome"] == "true_positive" and detail["outcome_by"] == "reliability-tester"
+
+
+def test_cached_lists_follow_changes_made_by_other_processes(client, keys, api_db) -> None:
+    import psycopg
+
+    from services.predict.alerts_store import SCORES_CHANNEL, alert_json, load_alert, record_event
+    from tests.helpers import wait_for
+
+    h = auth(keys["hse"])
+    before = client.get("/v1/alerts?asset_id=P-02", headers=h).json()["items"][0]
+    assert before["outcome"] is None
+    client.get("/v1/forecast", headers=h)  # cached now
+    with psycopg.connect(api_db) as conn:  # what the scorer does, from another connection
+        conn.execute(
+            "UPDATE alerts SET outcome = 'false_alarm' WHERE alert_id = %s", (before["alert_id"],)
+        )
+        record_event(conn, "outcome", before["updated_at"], alert_json(
+            load_alert(conn, before["alert_id"])
+        ))  # fmt: skip
+        conn.execute(
+            "INSERT INTO risk_scores (ts, asset_id, model_version, horizon_s, probability, "
+            "likelihood, consequence, rating) VALUES ('2026-03-11T00:00:00Z', 'F-01', '1', "
+            "86400, 0.9, 5, 3, 'high')"
+        )
+        conn.execute("SELECT pg_notify(%s, '')", (SCORES_CHANNEL,))
+    wait_for(
+        lambda: client.get("/v1/alerts?asset_id=P-02", headers=h).json()["items"][0]["outcome"]
+        == "false_alarm",
+        10, "the alert list to show the change",
+    )  # fmt: skip
+    wait_for(
+        lambda: next(
+            i for i in client.get("/v1/forecast", headers=h).json()["items"]
+            if i["asset_id"] == "F-01"
+        )["probability"] == 0.9,
+        10, "the forecast to show the new score",
+    )  # fmt: skip
+
+
+def test_acknowledged_alert_shows_in_the_list_at_once(client, keys) -> None:
+    h = auth(keys["operator"])
+    listed = client.get("/v1/alerts?status=acknowledged", headers=h).json()["items"]
+    assert [a["alert_id"] for a in listed] == [C01]  # acknowledged by an earlier test

@@ -42,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--days", type=positive_float, default=120.0, help="(120)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.set_defaults(run=run_train)
+    api = targets.add_parser("api", help="API latency under concurrent clients")
+    api.add_argument("--assets", type=positive_int, default=200, help="(200)")
+    api.add_argument("--days", type=positive_int, default=30, help="days of risk scores (30)")
+    api.add_argument("--clients", type=positive_int, default=32, help="concurrent clients (32)")
+    api.add_argument("--requests", type=positive_int, default=4000, help="(4000)")
+    api.add_argument("--json", action="store_true", help="print one JSON object")
+    api.set_defaults(run=run_api)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -109,3 +116,13 @@ def run_train(args: argparse.Namespace) -> int:
     from pipelines.bench.train import run_bench_train
 
     return _print(run_bench_train(args.settings, args.assets, args.days), args.json)
+
+
+def run_api(args: argparse.Namespace) -> int:
+    """Load /v1/forecast and /v1/alerts and report latency percentiles."""
+    from pipelines.bench.api import run_bench_api
+
+    result = run_bench_api(
+        args.settings, args.assets, args.days, args.clients, args.requests, quiet=args.json
+    )
+    return _print(result, args.json)

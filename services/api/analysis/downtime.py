@@ -8,7 +8,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from models.features import DAY_SHIFT_HOURS
+from models.shifts import DAY_SHIFT_HOURS
 from services.api.params import Window
 
 ParetoBy = Literal["reason_code", "asset_id", "crew", "shift"]

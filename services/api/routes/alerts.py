@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Query
+import psycopg
+from fastapi import APIRouter, Body, Query, Request
 from psycopg.rows import dict_row
 
 from precursor.core.errors import Conflict, InvalidInput, NotFound
-from services.api.deps import AnalystCaller, Caller, Conn, OperatorCaller
+from services.api.deps import AnalystCaller, Caller, Conn, OperatorCaller, Pool
 from services.api.params import AssetFilter, EntityId, Limit
 from services.api.schemas.alerts import (
     AckCreate,
@@ -45,7 +46,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 @router.get("", response_model=AlertPage, summary="Alerts, newest first")
 def list_alerts(
-    conn: Conn,
+    request: Request,
+    pool: Pool,
     _: Caller,
     status: AlertStatus | None = None,
     asset_id: AssetFilter = None,
@@ -55,6 +57,24 @@ def list_alerts(
 ) -> dict:
     """Filter by status, asset and rating; page with `cursor`."""
     after = decode_cursor(cursor) if cursor else None
+
+    def compute() -> dict:
+        with pool.connection() as conn:
+            return alert_page(conn, status, asset_id, rating, after, limit)
+
+    key = ("alerts", status, asset_id, rating, after, limit)
+    return request.app.state.cache.respond(key, request.app.state.hub.generation(), compute)
+
+
+def alert_page(
+    conn: psycopg.Connection,
+    status: str | None,
+    asset_id: str | None,
+    rating: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> dict:
+    """One page of alerts, newest first."""
     rows = (
         conn.cursor(row_factory=dict_row)
         .execute(
@@ -107,6 +127,7 @@ def get_alert(alert_id: EntityId, conn: Conn, _: Caller) -> dict:
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic, summary="Acknowledge an alert")
 def acknowledge(
+    request: Request,
     alert_id: EntityId,
     conn: Conn,
     caller: OperatorCaller,
@@ -132,11 +153,15 @@ def acknowledge(
     updated = load_alert(conn, alert_id)
     assert updated is not None
     record_event(conn, "acknowledged", now, alert_json(updated))
+    conn.commit()
+    request.app.state.hub.changed()  # after the commit: cached alert lists are now stale
     return updated
 
 
 @router.post("/{alert_id}/outcome", response_model=AlertPublic, summary="Record the outcome")
-def set_outcome(alert_id: EntityId, body: OutcomeCreate, conn: Conn, caller: AnalystCaller) -> dict:
+def set_outcome(
+    request: Request, alert_id: EntityId, body: OutcomeCreate, conn: Conn, caller: AnalystCaller
+) -> dict:
     """true_positive | false_alarm | too_late; exported as a label for the next training.
     Setting it again replaces it (the events keep every value)."""
     row = load_alert(conn, alert_id, lock=True)
@@ -150,4 +175,6 @@ def set_outcome(alert_id: EntityId, body: OutcomeCreate, conn: Conn, caller: Ana
     updated = load_alert(conn, alert_id)
     assert updated is not None
     record_event(conn, "outcome", now, {**alert_json(updated), "comment": body.comment})
+    conn.commit()
+    request.app.state.hub.changed()
     return updated

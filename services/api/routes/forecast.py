@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import psycopg
+from fastapi import APIRouter, Request, Response
 from psycopg.rows import dict_row
 
 from models.rating import RANK
-from services.api.deps import AnalystCaller, Conn
+from services.api.deps import AnalystCaller, Pool
 from services.api.params import Horizon, TextFilter
 from services.api.schemas.assets import Forecast
 from services.api.schemas.common import ERRORS
@@ -51,14 +52,26 @@ def trend(now: float, before: float | None) -> str:
 
 @router.get("", response_model=Forecast, summary="Assets ranked by risk for a horizon")
 def forecast(
-    conn: Conn,
+    request: Request,
+    pool: Pool,
     _: AnalystCaller,
     horizon: Horizon,
     site: TextFilter = None,
     area: TextFilter = None,
-) -> dict:
+) -> Response:
     """Largest risk first (likelihood x consequence, then probability), with the trend
     against 24 h earlier and each area's worst rating."""
+
+    def compute() -> dict:
+        with pool.connection() as conn:
+            return ranked(conn, horizon, site, area)
+
+    generation = request.app.state.hub.generation()
+    return request.app.state.cache.respond(("forecast", horizon, site, area), generation, compute)
+
+
+def ranked(conn: psycopg.Connection, horizon: float, site: str | None, area: str | None) -> dict:
+    """The forecast document."""
     rows = (
         conn.cursor(row_factory=dict_row)
         .execute(TREND_DAY_SQL, {"site": site, "area": area})

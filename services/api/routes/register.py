@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from models.rating import RiskMatrix
 from precursor.core.errors import InvalidInput, NotFound
-from services.api.deps import Caller, Conn, HseCaller, PolicyDep
+from services.api.deps import Caller, Conn, HseCaller, Matrix
 from services.api.params import AssetFilter, EntityId, Limit, TextFilter
 from services.api.schemas.common import ERRORS
 from services.api.schemas.register import (
@@ -23,18 +24,16 @@ REQUIRED = ("title", "hazard", "likelihood", "consequence", "status", "measures"
 router = APIRouter(prefix="/v1/risk-register", tags=["risk register"], responses=ERRORS)
 
 
-def public(entry: dict, policy) -> dict:
+def public(entry: dict, matrix: RiskMatrix) -> dict:
     """The stored entry plus its residual likelihood and consequence."""
-    rl, rc, _ = store.residual(
-        entry["likelihood"], entry["consequence"], entry["measures"], policy.matrix
-    )
+    rl, rc, _ = store.residual(entry["likelihood"], entry["consequence"], entry["measures"], matrix)
     return {**entry, "residual_likelihood": rl, "residual_consequence": rc}
 
 
 @router.get("", response_model=EntryPage, summary="Register entries")
 def list_entries(
     conn: Conn,
-    policy: PolicyDep,
+    matrix: Matrix,
     _: Caller,
     status: Status | None = None,
     asset_id: AssetFilter = None,
@@ -53,7 +52,7 @@ def list_entries(
             {"s": status, "a": asset_id, "r": area, "n": limit},
         )
     ]
-    return {"items": [public(store.get_entry(conn, i), policy) for i in ids]}
+    return {"items": [public(store.get_entry(conn, i), matrix) for i in ids]}
 
 
 @router.post(
@@ -62,25 +61,25 @@ def list_entries(
     status_code=status.HTTP_201_CREATED,
     summary="Create an entry",
 )
-def create_entry(body: EntryCreate, conn: Conn, policy: PolicyDep, caller: HseCaller) -> dict:
+def create_entry(body: EntryCreate, conn: Conn, matrix: Matrix, caller: HseCaller) -> dict:
     """A new entry; rating and residual rating are derived from the matrix in settings."""
     data = body.model_dump(mode="json")
-    entry = store.create_entry(conn, data, caller.name, policy.matrix)
-    return public(entry, policy)
+    entry = store.create_entry(conn, data, caller.name, matrix)
+    return public(entry, matrix)
 
 
 @router.get("/{entry_id}", response_model=EntryPublic, summary="One entry")
-def get_entry(entry_id: EntityId, conn: Conn, policy: PolicyDep, _: Caller) -> dict:
+def get_entry(entry_id: EntityId, conn: Conn, matrix: Matrix, _: Caller) -> dict:
     """One entry with its linked alerts."""
     entry = store.get_entry(conn, entry_id)
     if entry is None:
         raise NotFound(f"risk register entry {entry_id} not found")
-    return public(entry, policy)
+    return public(entry, matrix)
 
 
 @router.patch("/{entry_id}", response_model=EntryPublic, summary="Update an entry")
 def update_entry(
-    entry_id: EntityId, body: EntryUpdate, conn: Conn, policy: PolicyDep, caller: HseCaller
+    entry_id: EntityId, body: EntryUpdate, conn: Conn, matrix: Matrix, caller: HseCaller
 ) -> dict:
     """Change some fields; send the `version` you read: a stale one is a 409."""
     changes = body.model_dump(mode="json", exclude_unset=True)
@@ -88,8 +87,8 @@ def update_entry(
     cleared = [k for k in REQUIRED if k in changes and changes[k] is None]
     if cleared:
         raise InvalidInput(f"{', '.join(cleared)} cannot be cleared (null)")
-    entry = store.update_entry(conn, entry_id, changes, version, caller.name, policy.matrix)
-    return public(entry, policy)
+    entry = store.update_entry(conn, entry_id, changes, version, caller.name, matrix)
+    return public(entry, matrix)
 
 
 @router.get("/{entry_id}/history", response_model=list[HistoryItem], summary="Audit trail")
