@@ -21,6 +21,7 @@ from pipelines.evaluate import baselines, beats, choose, model_metrics, window_m
 from precursor.core import db
 from precursor.core.settings import Settings
 from services.predict.policy import policy_from
+from services.predict.registry_sync import sync_registry
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def run_train(
             "previous": champion,
             "previous_on_this_window": old_m,
         }
+    with db.connect(settings) as conn:
+        sync_registry(conn)
     return result
 
 

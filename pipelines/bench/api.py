@@ -92,26 +92,30 @@ def _free_port() -> int:
 
 
 async def _load(base: str, key: str, clients: int, requests: int, quiet: bool) -> dict:
+    """`clients` keep-alive connections issuing `requests` GETs between them."""
+    import aiohttp
+
     paths = ["/v1/forecast", "/v1/alerts?limit=100"]
     latencies: dict[str, list[float]] = {p: [] for p in paths}
     errors = 0
     queue: asyncio.Queue[str] = asyncio.Queue()
     for i in range(requests):
         queue.put_nowait(paths[i % len(paths)])
-    bar = tqdm(total=requests, desc="requests", unit="req", disable=quiet)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=30
-    ) as client:
+    bar = tqdm(total=requests, desc="requests", unit="req", disable=quiet, mininterval=0.5)
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(
+        base_url=base, headers={"Authorization": f"Bearer {key}"}, connector=connector
+    ) as session:
 
         async def worker() -> None:
             nonlocal errors
             while not queue.empty():
                 path = queue.get_nowait()
                 t = time.perf_counter()
-                r = await client.get(path)
+                async with session.get(path) as r:
+                    await r.read()
+                    errors += r.status != 200
                 latencies[path].append(time.perf_counter() - t)
-                errors += r.status_code != 200
                 bar.update()
 
         started = time.perf_counter()
@@ -121,8 +125,93 @@ async def _load(base: str, key: str, clients: int, requests: int, quiet: bool) -
     return {"latencies": latencies, "elapsed": elapsed, "errors": errors}
 
 
+def _server_histogram(base: str) -> dict[float, float]:
+    """Cumulative bucket counts of the API's own latency histogram for the two routes."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: dict[float, float] = {}
+    text = httpx.get(f"{base}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        if family.name != "precursor_api_request_seconds":
+            continue
+        for sample in family.samples:
+            route = sample.labels.get("route")
+            if sample.name.endswith("_bucket") and route in ("/v1/forecast", "/v1/alerts"):
+                le = float(sample.labels["le"])
+                buckets[le] = buckets.get(le, 0.0) + sample.value
+    return buckets
+
+
+def _histogram_quantile(before: dict, after: dict, q: float) -> float | None:
+    """The upper bound of the bucket holding quantile q of the requests between two reads,
+    in ms: the time the server itself spent, without the client's queueing."""
+    delta = sorted((le, after.get(le, 0.0) - before.get(le, 0.0)) for le in after)
+    if not delta or delta[-1][1] <= 0:
+        return None
+    target = q * delta[-1][1]
+    for le, n in delta:
+        if n >= target:
+            return round(le * 1000, 1) if le != float("inf") else None
+    return None
+
+
 def _ms(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)) * 1000, 2)
+
+
+def _serve_and_load(env, key: str, clients: int, requests: int, cache_s: float, quiet: bool):
+    """Start `precursor serve` in its own process, warm it, load it; (run, peak RSS, server
+    p99)."""
+    port = _free_port()
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")},
+        "PRECURSOR_DATABASE_URL": env.settings.database_url.get_secret_value(),
+        "PRECURSOR_DATA_DIR": str(env.workdir),
+        "PRECURSOR_LOG_LEVEL": "WARNING",
+        "PRECURSOR_API_CACHE_S": str(cache_s),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "precursor", "serve", "--port", str(port)],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                err = server.stderr.read().decode()[-500:] if server.stderr else ""
+                raise PrecursorError(f"bench api: the API did not start: {err}")
+            time.sleep(0.2)
+        asyncio.run(_load(base, key, clients, 200, quiet=True))  # warm-up
+        before = _server_histogram(base)
+        run = asyncio.run(_load(base, key, clients, requests, quiet))
+        rss = peak_rss_mb(server.pid)
+        server_p99 = _histogram_quantile(before, _server_histogram(base), 0.99)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return run, rss, server_p99
+
+
+def _figures(run: dict) -> dict:
+    every = [v for vs in run["latencies"].values() for v in vs]
+    out = {
+        "requests_per_s": round(len(every) / run["elapsed"], 1),
+        "p50_ms": _ms(every, 50),
+        "p99_ms": _ms(every, 99),
+        "errors": run["errors"],
+    }
+    for path, values in run["latencies"].items():
+        name = path.split("?")[0].rsplit("/", 1)[1]
+        out[f"{name}_p99_ms"] = _ms(values, 99)
+    return out
 
 
 def run_bench_api(
@@ -136,39 +225,12 @@ def run_bench_api(
     """Seed, serve, load, report."""
     with bench_environment(settings) as env:
         seeded = _seed(env.settings, assets, days, quiet)
-        port = _free_port()
-        environ = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")},
-            "PRECURSOR_DATABASE_URL": env.settings.database_url.get_secret_value(),
-            "PRECURSOR_DATA_DIR": str(env.workdir),
-            "PRECURSOR_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "precursor", "serve", "--port", str(port)],
-            env=environ,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        cached, rss, server_p99 = _serve_and_load(
+            env, seeded["key"], clients, requests, settings.api_cache_s, quiet
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    err = server.stderr.read().decode()[-500:] if server.stderr else ""
-                    raise PrecursorError(f"bench api: the API did not start: {err}")
-                time.sleep(0.2)
-            asyncio.run(_load(base, seeded["key"], clients, 200, quiet=True))  # warm-up
-            run = asyncio.run(_load(base, seeded["key"], clients, requests, quiet))
-            rss = peak_rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(30)
-    every = [v for vs in run["latencies"].values() for v in vs]
+        uncached, rss_uncached, _ = _serve_and_load(
+            env, seeded["key"], clients, max(400, requests // 4), 0.0, quiet
+        )
     result = {
         "benchmark": "api",
         "assets": assets,
@@ -177,14 +239,13 @@ def run_bench_api(
         "alerts": seeded["alerts"],
         "clients": clients,
         "requests": requests,
-        "errors": run["errors"],
-        "requests_per_s": round(requests / run["elapsed"], 1),
-        "p50_ms": _ms(every, 50),
-        "p99_ms": _ms(every, 99),
-        "api_peak_rss_mb": round(rss, 1),
+        **_figures(cached),
+        "server_p99_ms_at_most": server_p99,
+        "api_peak_rss_mb": round(max(rss, rss_uncached), 1),
     }
-    for path, values in run["latencies"].items():
-        name = path.split("?")[0].rsplit("/", 1)[1]
-        result[f"{name}_p50_ms"] = _ms(values, 50)
-        result[f"{name}_p99_ms"] = _ms(values, 99)
+    for k, v in _figures(uncached).items():
+        result[f"uncached_{k}"] = v
+    result["ratio_cached_vs_uncached_rps"] = round(
+        result["requests_per_s"] / result["uncached_requests_per_s"], 2
+    )
     return result

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     mlflow_tracking_uri: str | None = None
+    api_cache_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="max age of cached forecast / alert-list responses (0 disables the cache)",
+    )
     api_key_cache_s: float = Field(
         default=5.0, ge=0, le=300, description="how long a resolved key is trusted (revocation lag)"
     )

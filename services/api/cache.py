@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 
 import orjson
 from fastapi import Response
+from starlette.concurrency import run_in_threadpool
 
 TTL_S = 30.0
 MAX_ITEMS = 512
@@ -27,19 +28,20 @@ class ResponseCache:
         self._items: OrderedDict[Hashable, tuple[object, float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def respond(
+    async def respond(
         self, key: Hashable, generation: object | None, compute: Callable[[], object]
     ) -> Response:
-        """The cached body for (key, generation), else `compute()` serialized (and kept)."""
+        """The cached body for (key, generation), else `compute()` (run in the threadpool,
+        it does blocking I/O) serialized and kept."""
         now = time.monotonic()
-        if generation is not None:
+        if generation is not None and self._ttl > 0:
             with self._lock:
                 hit = self._items.get(key)
                 if hit is not None and hit[0] == generation and hit[1] > now:
                     self._items.move_to_end(key)
                     return Response(hit[2], media_type="application/json")
-        body = orjson.dumps(compute())
-        if generation is not None:
+        body = orjson.dumps(await run_in_threadpool(compute))
+        if generation is not None and self._ttl > 0:
             with self._lock:
                 self._items[key] = (generation, now + self._ttl, body)
                 self._items.move_to_end(key)

@@ -10,6 +10,7 @@ import psycopg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
 from models.rating import RiskMatrix
 from precursor.core.errors import DatabaseUnavailable
@@ -20,12 +21,12 @@ from services.api.keys import Principal, hash_key, resolve
 _bearer = HTTPBearer(auto_error=False, description="an API key from `precursor apikey create`")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     return request.app.state.settings
 
 
-def get_pool(request: Request) -> ConnectionPool:
+async def get_pool(request: Request) -> ConnectionPool:
     """The process's pool; 503 while the database was unreachable at start."""
     pool = request.app.state.pool
     if pool is None:
@@ -33,7 +34,7 @@ def get_pool(request: Request) -> ConnectionPool:
     return pool
 
 
-def get_matrix(request: Request) -> RiskMatrix:
+async def get_matrix(request: Request) -> RiskMatrix:
     """The rating matrix from settings."""
     return request.app.state.matrix
 
@@ -43,12 +44,13 @@ Pool = Annotated[ConnectionPool, Depends(get_pool)]
 Matrix = Annotated[RiskMatrix, Depends(get_matrix)]
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     pool: Pool,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller behind the bearer key; 401 when missing, unknown or revoked."""
+    """The caller behind the bearer key; 401 when missing, unknown or revoked. Async so that
+    a cached key costs no thread hop; a lookup runs in the threadpool."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
     secret = credentials.credentials
@@ -62,8 +64,7 @@ def get_principal(
     if hit is not None and hit[1] > now:
         principal = hit[0]
     else:
-        with pool.connection() as conn:
-            principal = resolve(conn, secret)
+        principal = await run_in_threadpool(_lookup, pool, secret)
         if principal is not None and ttl > 0:
             if len(cache) > 10_000:
                 cache.clear()  # bounded: keys are few, so only garbage fills it
@@ -71,6 +72,11 @@ def get_principal(
     if principal is None:
         raise Unauthorized("unknown or revoked API key")
     return principal
+
+
+def _lookup(pool: ConnectionPool, secret: str) -> Principal | None:
+    with pool.connection() as conn:
+        return resolve(conn, secret)
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
@@ -90,7 +96,7 @@ Conn = Annotated[psycopg.Connection, Depends(get_conn)]
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that lets through `roles` (and admin), else 403."""
 
-    def check(principal: Caller) -> Principal:
+    async def check(principal: Caller) -> Principal:
         if not principal.has(*roles):
             allowed = ", ".join((*roles, "admin"))
             raise Forbidden(f"role {principal.role} may not do this (needs one of: {allowed})")

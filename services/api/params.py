@@ -41,7 +41,7 @@ class Window:
     end: datetime | None
 
 
-def time_window(
+async def time_window(
     from_: Annotated[
         datetime | None, Query(alias="from", description="start, ISO 8601 (UTC if no zone)")
     ] = None,
@@ -57,7 +57,7 @@ def time_window(
 TimeWindow = Annotated[Window, Depends(time_window)]
 
 
-def lookback_hours(
+async def lookback_hours(
     lookback: Annotated[
         str, Query(description="window before the stop: hours, or e.g. '24h', '2d'")
     ] = "24h",
@@ -78,7 +78,7 @@ Lookback = Annotated[timedelta, Depends(lookback_hours)]
 HORIZONS = {"shift": 8.0, "day": 24.0, "week": 168.0}
 
 
-def horizon_hours(
+async def horizon_hours(
     horizon: Annotated[
         str, Query(description="'shift' (8 h), 'day', 'week', or hours such as '12h'")
     ] = "day",

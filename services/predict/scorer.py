@@ -34,6 +34,7 @@ from precursor.core.settings import Settings
 from services.predict.alerts_store import SCORES_CHANNEL, open_alerts, persist
 from services.predict.frames import load_frames
 from services.predict.policy import policy_from
+from services.predict.registry_sync import sync_registry
 from services.predict.rollups import refresh_rollups
 from services.register.store import feed_alert
 
@@ -58,12 +59,15 @@ class Scorer:
 
     # -- model -------------------------------------------------------------------------------
 
-    def refresh_model(self) -> bool:
-        """Load the champion when the alias has moved; False while there is none."""
+    def refresh_model(self, conn: psycopg.Connection | None = None) -> bool:
+        """Load the champion when the alias has moved (and copy the registry into the
+        database for the API); False while there is none."""
         version = registry.champion_version()
         if version is None:
             return False
         if version != self.version:
+            if conn is not None:
+                sync_registry(conn)  # the API shows the champion this scorer now uses
             self.model = registry.load_version(version)
             self.version = version
             self._drift.clear()
@@ -77,7 +81,7 @@ class Scorer:
         """Roll up, then score every grid time not scored yet; returns rows written."""
         refresh_rollups(conn)
         conn.commit()
-        if not self.refresh_model():
+        if not self.refresh_model(conn):
             return 0
         latest = conn.execute("SELECT max(bucket) FROM signal_rollup_15m").fetchone()[0]
         if latest is None:

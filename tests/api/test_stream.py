@@ -159,6 +159,14 @@ def test_alert_opened_by_a_scorer_process_arrives_and_resumes(stack) -> None:
             "SELECT alert_id FROM alerts WHERE closed_at IS NULL ORDER BY opened_at LIMIT 1"
         ).fetchone()[0]
     assert row[0] == "opened" and row[1] in opened["data"]
+    # The scorer copied the registry into the database: the API shows its champion.
+    models = httpx.get(
+        f"{base}/v1/models", headers={"Authorization": f"Bearer {keys['operator']}"}
+    ).json()
+    assert models["champion"] == "1" and models["versions"][0]["champion"] is True
+    assert models["versions"][0]["metrics"] == {}  # logged outside `train`: no backtest
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200 and ready.json()["champion"] == "1"
     # An acknowledgement through the API reaches the same subscriber.
     ack = httpx.post(
         f"{base}/v1/alerts/{alert_id}/ack", headers={"Authorization": f"Bearer {keys['operator']}"}

@@ -39,3 +39,21 @@ def test_bench_simulate_json_reports_rate_and_rss() -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["samples"] > 0 and figures["samples_per_s"] > 0
     assert 0 < figures["peak_rss_mb"] < 24 * 1024
+
+
+def test_bench_api_json_reports_latency_both_ways_without_errors() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "precursor", "bench", "api", "--assets", "20", "--days", "2",
+         "--clients", "4", "--requests", "200", "--json"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["risk_scores"] == 20 * 2 * 96 and figures["alerts"] == 60
+    assert figures["errors"] == 0 and figures["uncached_errors"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert 0 < figures["uncached_p50_ms"] <= figures["uncached_p99_ms"]
+    assert 0 < figures["api_peak_rss_mb"] < 24 * 1024
+    expected = figures["requests_per_s"] / figures["uncached_requests_per_s"]
+    assert figures["ratio_cached_vs_uncached_rps"] == pytest.approx(expected, rel=0.02)

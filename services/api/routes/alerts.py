@@ -45,7 +45,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 @router.get("", response_model=AlertPage, summary="Alerts, newest first")
-def list_alerts(
+async def list_alerts(
     request: Request,
     pool: Pool,
     _: Caller,
@@ -63,7 +63,7 @@ def list_alerts(
             return alert_page(conn, status, asset_id, rating, after, limit)
 
     key = ("alerts", status, asset_id, rating, after, limit)
-    return request.app.state.cache.respond(key, request.app.state.hub.generation(), compute)
+    return await request.app.state.cache.respond(key, request.app.state.hub.generation(), compute)
 
 
 def alert_page(

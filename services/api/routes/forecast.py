@@ -51,7 +51,7 @@ def trend(now: float, before: float | None) -> str:
 
 
 @router.get("", response_model=Forecast, summary="Assets ranked by risk for a horizon")
-def forecast(
+async def forecast(
     request: Request,
     pool: Pool,
     _: AnalystCaller,
@@ -67,7 +67,9 @@ def forecast(
             return ranked(conn, horizon, site, area)
 
     generation = request.app.state.hub.generation()
-    return request.app.state.cache.respond(("forecast", horizon, site, area), generation, compute)
+    return await request.app.state.cache.respond(
+        ("forecast", horizon, site, area), generation, compute
+    )
 
 
 def ranked(conn: psycopg.Connection, horizon: float, site: str | None, area: str | None) -> dict:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from psycopg.rows import dict_row
 
 from precursor.core.contracts import Incident, incident_row
 from precursor.core.errors import Conflict
 from services.api.analysis.kpis import kpis
+from services.api.champion import models_snapshot
 from services.api.deps import Caller, Conn, HseCaller
 from services.api.params import AssetFilter, Limit, TimeWindow
 from services.api.schemas.common import ERRORS
@@ -67,6 +68,6 @@ def get_kpis(conn: Conn, _: HseCaller, window: TimeWindow) -> dict:
 
 
 @router.get("/v1/models", response_model=Models, summary="Model versions and the champion")
-def models(request: Request, _: Caller) -> dict:
+def models(conn: Conn, _: Caller) -> dict:
     """Registered versions of precursor-risk (newest first) with their backtest metrics."""
-    return request.app.state.champion.snapshot()
+    return models_snapshot(conn)
