@@ -207,6 +207,15 @@ def _print_summary(stack: Stack, endpoints) -> None:
             else []
         ),
         f"  endpoints  {stack.settings.endpoints_path.resolve()}",
+        *(
+            [
+                f"  api docs   {endpoints.api_url}/docs",
+                "  api keys   precursor apikey create --role operator|reliability|hse|admin "
+                "--name NAME",
+            ]
+            if endpoints.api_url
+            else []
+        ),
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
