@@ -32,6 +32,25 @@ def incidents(
     return pl.concat([stops, hse_rows]).sort("asset_id", "ts")
 
 
+def outcome_incidents(outcomes: pl.DataFrame, data_end, horizon: timedelta = HORIZON):
+    """Extra training labels from people: an alert marked `true_positive` was a real precursor
+    even when no stop followed (the crew may have prevented it), so it counts as an incident
+    when the alert closed (or one horizon after it opened, if still open). `false_alarm` and
+    `too_late` add nothing: recorded incidents already decide those rows.
+    Input columns: asset_id, alert_id, opened_at, closed_at, outcome."""
+    end = pl.lit(data_end).cast(pl.Datetime("us", "UTC"))
+    return outcomes.filter(pl.col("outcome") == "true_positive").select(
+        "asset_id",
+        pl.min_horizontal(
+            pl.col("closed_at").fill_null(pl.col("opened_at") + horizon),
+            pl.col("opened_at") + horizon,
+            end,
+        ).alias("ts"),
+        pl.lit("outcome").alias("source"),
+        pl.col("alert_id").alias("ref"),
+    )
+
+
 def label(
     grid: pl.DataFrame, incident_rows: pl.DataFrame, horizon: timedelta = HORIZON
 ) -> pl.DataFrame:

@@ -15,7 +15,7 @@ import psycopg
 from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, GRID, Frames, build_features
 from models.features import scoring_grid as make_grid
 from models.labels import incidents as find_incidents
-from models.labels import label
+from models.labels import label, outcome_incidents
 from precursor.core.errors import PrecursorError
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
@@ -130,7 +130,30 @@ def load_dataset(
         .replace_strict(known, default=None, return_dtype=pl.Boolean)
         .alias("precursor")
     )
-    return Dataset(frames, label(grid, incident_rows, horizon), incident_rows, windows, horizon)
+    # People's verdicts on alerts label training rows, but never count as incidents to find:
+    # the backtest judges the model on what the plant recorded.
+    extra = outcome_incidents(load_outcomes(conn), hi, horizon)
+    labelled = label(grid, pl.concat([incident_rows.select(extra.columns), extra]), horizon)
+    return Dataset(frames, labelled, incident_rows, windows, horizon)
+
+
+def load_outcomes(conn: psycopg.Connection) -> pl.DataFrame:
+    """Alerts with an outcome recorded through the API."""
+    rows = conn.execute(
+        "SELECT asset_id, alert_id, opened_at, closed_at, outcome FROM alerts "
+        "WHERE outcome IS NOT NULL"
+    ).fetchall()
+    return pl.DataFrame(
+        rows,
+        schema={
+            "asset_id": pl.String,
+            "alert_id": pl.String,
+            "opened_at": pl.Datetime("us", "UTC"),
+            "closed_at": pl.Datetime("us", "UTC"),
+            "outcome": pl.String,
+        },
+        orient="row",
+    )
 
 
 def feature_rows(ds: Dataset, rows: pl.DataFrame) -> pl.DataFrame:
