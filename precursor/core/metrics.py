@@ -84,7 +84,12 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def start_service(
-    port: int, stop: threading.Event | None, *, handle_signals: bool, metrics: bool
+    port: int,
+    stop: threading.Event | None,
+    *,
+    handle_signals: bool,
+    metrics: bool,
+    host: str = "127.0.0.1",
 ) -> threading.Event:
     """What every long-running service does first: SIGTERM/SIGINT only set the returned stop
     flag (the loop then finishes its work and exits cleanly), and /metrics is served."""
@@ -93,7 +98,7 @@ def start_service(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     if metrics:
-        serve_metrics(port)
+        serve_metrics(port, host)
     return stop
 
 

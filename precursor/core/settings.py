@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     )
 
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 disables /metrics")
+    metrics_host: str = Field(default="127.0.0.1", description="bind address of /metrics")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     mlflow_tracking_uri: str | None = None

@@ -1,0 +1,124 @@
+"""The deployment files agree with the code: compose services and commands, settings, scrape
+targets and ports, and every metric the alert rules and the dashboard use is really exported."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from prometheus_client import REGISTRY
+
+import precursor.core.metrics  # noqa: F401  (defines every metric)
+from precursor.cli.main import build_parser
+from precursor.core.settings import ENV_PREFIX, Settings
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+METRIC = re.compile(r"\bprecursor_[a-z0-9_]+\b")
+
+
+def _compose() -> dict:
+    return yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+
+
+def _exported() -> set[str]:
+    names = set()
+    for family in REGISTRY.collect():
+        if not family.name.startswith("precursor_"):
+            continue
+        if family.type == "counter":
+            names |= {family.name + "_total", family.name + "_created"}
+        elif family.type == "histogram":
+            names |= {family.name + s for s in ("_bucket", "_count", "_sum", "_created")}
+        else:
+            names.add(family.name)
+    return names
+
+
+def _used_in(text: str) -> set[str]:
+    return set(METRIC.findall(text))
+
+
+def test_compose_has_the_whole_production_stack() -> None:
+    services = _compose()["services"]
+    for name in ("kafka", "timescaledb", "mlflow", "mlflow-db", "migrate", "ingest", "scorer",
+                 "api", "prometheus", "grafana"):  # fmt: skip
+        assert name in services, name
+    assert services["ingest"]["deploy"]["replicas"] > 1
+    assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
+    assert "postgresql" in " ".join(services["mlflow"]["command"])
+
+
+def test_compose_commands_and_settings_exist_in_the_code() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    compose = _compose()
+    for name, svc in compose["services"].items():
+        if svc.get("image", "").startswith("precursor") and name != "mlflow":
+            assert svc["command"][0] in commands, name
+    env = compose["x-precursor"]["environment"]
+    fields = {ENV_PREFIX + f.upper() for f in Settings.model_fields}
+    for key in env:
+        assert key in fields, key
+
+
+def test_scrape_targets_match_services_and_their_ports() -> None:
+    compose = _compose()
+    env = compose["x-precursor"]["environment"]
+    prom = yaml.safe_load((INFRA / "prometheus" / "prometheus.yml").read_text())
+    ports = {"ingest": env["PRECURSOR_METRICS_PORT"], "scorer": env["PRECURSOR_METRICS_PORT"],
+             "api": env["PRECURSOR_API_PORT"]}  # fmt: skip
+    seen = set()
+    for job in prom["scrape_configs"]:
+        for sd in job.get("dns_sd_configs", []):
+            for host in sd["names"]:
+                assert host in compose["services"]
+                assert str(sd["port"]) == ports[host]
+                seen.add(host)
+        for sc in job.get("static_configs", []):
+            for target in sc["targets"]:
+                host, port = target.split(":")
+                assert host in compose["services"]
+                assert port == ports[host]
+                seen.add(host)
+    assert seen == set(ports)
+    mounted = " ".join(compose["services"]["prometheus"]["volumes"])
+    for rule_file in prom["rule_files"]:
+        assert rule_file in mounted
+
+
+def test_alert_rules_use_only_exported_metrics() -> None:
+    exported = _exported()
+    rules = yaml.safe_load((INFRA / "prometheus" / "rules.yml").read_text())
+    names = [r["alert"] for g in rules["groups"] for r in g["rules"]]
+    assert len(names) == len(set(names))
+    text = " ".join(r["expr"] for g in rules["groups"] for r in g["rules"])
+    used = _used_in(text)
+    assert used, "rules use no Precursor metric"
+    assert used <= exported, used - exported
+    for topic in ("consumer_lag", "dlq", "last_score", "psi"):
+        assert topic in text, topic
+
+
+def test_dashboard_uses_exported_metrics_and_the_provisioned_datasource() -> None:
+    dash = json.loads((INFRA / "grafana" / "dashboards" / "precursor.json").read_text())
+    source = yaml.safe_load(
+        (INFRA / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    uid = source["datasources"][0]["uid"]
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert all(p["datasource"]["uid"] == uid for p in dash["panels"])
+    used = _used_in(" ".join(exprs))
+    assert used <= _exported(), used - _exported()
+    titles = " ".join(p["title"].lower() for p in dash["panels"])
+    for topic in ("ingest rate", "lag", "scoring", "alerts", "api latency"):
+        assert topic in titles, topic
+
+
+def test_dockerfile_copies_what_exists() -> None:
+    root = INFRA.parent
+    for line in (INFRA / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            for src in line.split()[1:-1]:
+                assert (root / src).exists(), src
