@@ -30,6 +30,21 @@ def bootstrap(settings: Settings) -> str:
     return settings.kafka_bootstrap
 
 
+def security(settings: Settings) -> dict[str, Any]:
+    """SASL / TLS client options from settings (empty for a plaintext broker)."""
+    out: dict[str, Any] = {}
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        out["security_protocol"] = settings.kafka_security_protocol
+    if settings.kafka_sasl_mechanism:
+        out["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        out["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            out["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if settings.kafka_ssl_cafile:
+        out["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return out
+
+
 def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     """A producer tuned for throughput; `acks=all` by default because the DLQ must not lose."""
     config: dict[str, Any] = {
@@ -39,6 +54,7 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "batch_size": 512 * 1024,
         "max_request_size": max(settings.max_message_bytes * 2, 1_048_576),
         "client_id": "precursor-producer",
+        **security(settings),
     }
     config.update(overrides)
     # Idempotence needs acks=all; say so instead of letting the client warn about it.
@@ -62,6 +78,7 @@ def make_consumer(settings: Settings, group_id: str, **overrides: Any) -> KafkaC
         "heartbeat_interval_ms": max(settings.kafka_session_timeout_ms // 4, 100),
         "client_id": f"{group_id}-consumer",
         **FAST_FETCH,
+        **security(settings),
     }
     config.update(overrides)
     try:
@@ -76,7 +93,9 @@ def ensure_topics(settings: Settings, topics: list[str] | None = None) -> list[s
     """Create the product's topics (and `.dlq` twins) that do not exist yet; return the created."""
     wanted = topics if topics is not None else settings.topics.all_with_dlq()
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap(settings), client_id="precursor-admin")
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap(settings), client_id="precursor-admin", **security(settings)
+        )
     except KafkaError as exc:
         raise BrokerUnavailable(
             f"no Kafka broker answers at {settings.kafka_bootstrap}: {exc}"

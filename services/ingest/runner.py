@@ -51,7 +51,9 @@ def run_ingest(
 ) -> int:
     """Run until stopped; returns the process exit code (0 on a clean stop)."""
     stop = start_service(
-        settings.metrics_port, stop, handle_signals=install_signal_handlers,
+        settings.metrics_port,
+        stop,
+        handle_signals=install_signal_handlers,
         metrics=metrics,
         host=settings.metrics_host,
     )

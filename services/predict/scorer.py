@@ -236,7 +236,9 @@ def run_scorer(
 ) -> int:
     """Loop until stopped: a cycle every PRECURSOR_SCORE_INTERVAL_S."""
     stop = start_service(
-        settings.metrics_port, stop, handle_signals=install_signal_handlers,
+        settings.metrics_port,
+        stop,
+        handle_signals=install_signal_handlers,
         metrics=metrics,
         host=settings.metrics_host,
     )

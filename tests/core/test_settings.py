@@ -38,3 +38,29 @@ def test_settings_hide_the_database_password_and_are_frozen() -> None:
     assert s.database_url.get_secret_value().endswith("@db/x")
     with pytest.raises(pydantic.ValidationError):
         s.partitions = 3  # type: ignore[misc]
+
+
+def test_kafka_security_settings_become_client_options(monkeypatch) -> None:
+    from precursor.core.kafka import security
+    from precursor.core.settings import load_settings
+
+    assert security(load_settings()) == {}
+    monkeypatch.setenv("PRECURSOR_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("PRECURSOR_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("PRECURSOR_KAFKA_SASL_USERNAME", "ingest")
+    monkeypatch.setenv("PRECURSOR_KAFKA_SASL_PASSWORD", "s3cret")
+    s = load_settings()
+    assert "s3cret" not in repr(s)
+    assert security(s) == {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "ingest",
+        "sasl_plain_password": "s3cret",
+    }
+    monkeypatch.setenv("PRECURSOR_KAFKA_SECURITY_PROTOCOL", "TLS-ish")
+    import pytest
+
+    from precursor.core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="PRECURSOR_KAFKA_SECURITY_PROTOCOL"):
+        load_settings()
