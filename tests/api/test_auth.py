@@ -19,6 +19,7 @@ MATRIX = [
     ("GET", "/v1/assets", ANY),
     ("GET", "/v1/assets/P-01", ANY),
     ("GET", "/v1/assets/P-01/risk", ANY),
+    ("GET", "/v1/assets/P-01/signals", ANY),
     ("GET", "/v1/forecast", {"hse", "reliability", "admin"}),
     ("GET", "/v1/alerts", ANY),
     ("GET", f"/v1/alerts/{ALERT}", ANY),

@@ -143,3 +143,22 @@ def test_metrics_have_latency_by_route_template(client, keys) -> None:
     assert 'route="/v1/alerts/{alert_id}"' in text
     assert 'route="/v1/alerts/P-01' not in text
     assert "precursor_api_requests_in_flight" in text
+
+
+def test_signals_are_bucketed_over_a_bounded_window(client, keys) -> None:
+    h = auth(keys["operator"])
+    r = client.get(
+        "/v1/assets/P-01/signals?from=2026-03-10T00:00:00Z&to=2026-03-10T08:00:00Z&points=16",
+        headers=h,
+    ).json()
+    assert r["bucket_s"] == 1800
+    tags = {s["tag"]: s["points"] for s in r["series"]}
+    assert set(tags) == {"vibration", "bearing_temp"}
+    vib = tags["vibration"]
+    assert len(vib) == 16 and all(lo <= mean <= hi for _, mean, lo, hi in vib)
+    assert vib[-1][1] > vib[0][1] + 0.5  # the ramp before the 08:00 stop
+    default = client.get("/v1/assets/P-01/signals", headers=h).json()
+    assert default["series"] and default["bucket_s"] == 288  # 24 h / 300 points
+    too_long = client.get("/v1/assets/P-01/signals?from=2026-03-01&to=2026-03-10", headers=h)
+    assert too_long.status_code == 422
+    assert client.get("/v1/assets/F-01/signals", headers=h).json()["series"] == []

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from psycopg.rows import dict_row
 
-from precursor.core.errors import NotFound
+from precursor.core.errors import InvalidInput, NotFound
 from services.api.deps import Caller, Conn
 from services.api.params import AssetId, TimeWindow
-from services.api.schemas.assets import AssetPublic, RiskHistory
+from services.api.schemas.assets import AssetPublic, RiskHistory, SignalSeries
 from services.api.schemas.common import ERRORS
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"], responses=ERRORS)
@@ -99,3 +99,45 @@ def risk_history(
         .fetchall()
     )
     return {"asset_id": asset_id, "points": rows}
+
+
+@router.get("/{asset_id}/signals", response_model=SignalSeries, summary="Signals over a window")
+def signals(
+    asset_id: AssetId,
+    window: TimeWindow,
+    conn: Conn,
+    _: Caller,
+    points: Annotated[int, Query(ge=10, le=2000, description="about this many per tag")] = 300,
+) -> dict:
+    """Each tag's mean, min and max per time bucket, sized so a tag has about `points` of them.
+    The window defaults to the 24 h before `to` (or before the newest sample) and may span at
+    most 7 days."""
+    if conn.execute("SELECT 1 FROM assets WHERE asset_id = %s", (asset_id,)).fetchone() is None:
+        raise NotFound(f"asset {asset_id} not found")
+    end = (
+        window.end
+        or conn.execute(
+            "SELECT max(ts) + interval '1 microsecond' FROM signal_samples WHERE asset_id = %s",
+            (asset_id,),
+        ).fetchone()[0]
+    )
+    if end is None:
+        return {"asset_id": asset_id, "bucket_s": 0, "series": []}
+    start = window.start or end - timedelta(hours=24)
+    if end - start > timedelta(days=7):
+        raise InvalidInput("a signal window may span at most 7 days")
+    bucket = max(60, int((end - start).total_seconds() / points))
+    rows = conn.execute(
+        "SELECT tag, date_bin(make_interval(secs => %s), ts, '2000-01-01'::timestamptz) AS b, "
+        "avg(value), min(value), max(value) FROM signal_samples "
+        "WHERE asset_id = %s AND ts >= %s AND ts < %s GROUP BY tag, b ORDER BY tag, b",
+        (bucket, asset_id, start, end),
+    ).fetchall()
+    series: dict[str, list] = {}
+    for tag, b, mean, lo, hi in rows:
+        series.setdefault(tag, []).append([b, mean, lo, hi])
+    return {
+        "asset_id": asset_id,
+        "bucket_s": bucket,
+        "series": [{"tag": t, "points": p} for t, p in series.items()],
+    }

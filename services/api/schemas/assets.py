@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 from services.api.schemas.common import Rating, RiskPoint
@@ -24,6 +26,21 @@ class RiskHistory(BaseModel):
 
     asset_id: str
     points: list[RiskPoint]
+
+
+class TagSeries(BaseModel):
+    """One tag: [bucket start, mean, min, max] per bucket."""
+
+    tag: str
+    points: list[tuple[datetime, float, float, float]]
+
+
+class SignalSeries(BaseModel):
+    """An asset's signals over a window, bucketed."""
+
+    asset_id: str
+    bucket_s: int
+    series: list[TagSeries]
 
 
 class ForecastItem(BaseModel):
