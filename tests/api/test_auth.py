@@ -39,6 +39,7 @@ MATRIX = [
     ("GET", "/v1/incidents", {"hse", "admin"}),
     ("GET", "/v1/kpis", {"hse", "admin"}),
     ("GET", "/v1/models", ANY),
+    ("GET", "/v1/me", ANY),
 ]
 
 

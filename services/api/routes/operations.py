@@ -12,7 +12,7 @@ from services.api.champion import models_snapshot
 from services.api.deps import Caller, Conn, HseCaller
 from services.api.params import AssetFilter, Limit, TimeWindow
 from services.api.schemas.common import ERRORS
-from services.api.schemas.operations import IncidentPublic, Kpis, Models
+from services.api.schemas.operations import IncidentPublic, Kpis, Me, Models
 
 router = APIRouter(tags=["operations"], responses=ERRORS)
 
@@ -65,6 +65,12 @@ def get_kpis(conn: Conn, _: HseCaller, window: TimeWindow) -> dict:
     """Alerts raised and acknowledged, median time to acknowledge, share of register
     entries with compensating measures, MTBF and MTTR per asset, downtime hours."""
     return kpis(conn, window)
+
+
+@router.get("/v1/me", response_model=Me, summary="Who the key belongs to")
+def me(caller: Caller) -> dict:
+    """The calling key's id, name and role (the console shows what the role may do)."""
+    return {"key_id": caller.key_id, "name": caller.name, "role": caller.role}
 
 
 @router.get("/v1/models", response_model=Models, summary="Model versions and the champion")

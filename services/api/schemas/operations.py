@@ -64,3 +64,11 @@ class Models(BaseModel):
     champion: str | None
     versions: list[ModelVersion]
     detail: dict[str, Any] | None = None
+
+
+class Me(BaseModel):
+    """The caller."""
+
+    key_id: str
+    name: str
+    role: str
