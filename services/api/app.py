@@ -7,9 +7,11 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from precursor import __version__
@@ -25,6 +27,8 @@ from services.api.routes import alerts, assets, downtime, forecast, operations, 
 from services.predict.policy import matrix_from
 
 logger = logging.getLogger(__name__)
+
+CONSOLE = Path(__file__).parent / "console"
 
 DESCRIPTION = """Early warnings, the HSE risk register, downtime root cause and KPIs.
 
@@ -77,6 +81,13 @@ def create_app(settings: Settings) -> FastAPI:
         operations.router,
     ):
         app.include_router(router)
+
+    # The operator console: static files, no build step (services/api/console).
+    app.mount("/console", StaticFiles(directory=CONSOLE), name="console")
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(CONSOLE / "index.html")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

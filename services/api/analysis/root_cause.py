@@ -125,6 +125,10 @@ def root_cause(conn: psycopg.Connection, stop: dict, lookback: timedelta) -> dic
         "AND (closed_at IS NULL OR closed_at >= %s) ORDER BY opened_at DESC LIMIT 1",
         (asset, t0, w),
     ).fetchone()
+    rca = cur.execute(
+        "SELECT revision, updated_by, updated_at FROM rca_records WHERE event_id = %s",
+        (stop["event_id"],),
+    ).fetchone()
     if alert is not None:
         alert["lead_h"] = round((t0 - alert["opened_at"]).total_seconds() / 3600, 3)
     return {
@@ -135,6 +139,7 @@ def root_cause(conn: psycopg.Connection, stop: dict, lookback: timedelta) -> dic
         "dispatch": dispatch,
         "preceding_alert": alert,
         "similar": similar_stops(conn, stop, lookback, _signature(rows, lookback_h)),
+        "rca": rca,
     }
 
 

@@ -78,6 +78,7 @@ class RootCause(BaseModel):
     dispatch: list[dict[str, Any]]
     preceding_alert: dict[str, Any] | None
     similar: list[SimilarStop]
+    rca: dict[str, Any] | None = None  # revision / updated_by / updated_at when one is recorded
 
 
 class Why(StrictBody):

@@ -1,0 +1,466 @@
+// Precursor operator console: plain JavaScript, no build step, no third-party code.
+// Talks only to the /v1 API with the key kept in sessionStorage.
+"use strict";
+
+const SYMBOL = { low: "○", medium: "●", high: "◆", critical: "▲" };
+const KEY = "precursor.key";
+const state = { key: sessionStorage.getItem(KEY), me: null, lastEventId: null, stream: null };
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  }[c]));
+}
+const rating = (r) => `<span class="rating r-${esc(r)}">${SYMBOL[r] || ""} ${esc(r)}</span>`;
+const when = (t) => (t ? new Date(t).toISOString().slice(0, 16).replace("T", " ") : "–");
+const pct = (p) => (p == null ? "–" : `${(100 * p).toFixed(1)} %`);
+const can = (...roles) => state.me && (state.me.role === "admin" || roles.includes(state.me.role));
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: { Authorization: `Bearer ${state.key}`, "Content-Type": "application/json",
+      ...(options.headers || {}) },
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new Error(body?.error?.message || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function toast(text) {
+  const div = document.createElement("div");
+  div.textContent = text;
+  $("#toast").appendChild(div);
+  setTimeout(() => div.remove(), 6000);
+}
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+async function signIn(key) {
+  state.key = key;
+  state.me = await api("/v1/me");
+  sessionStorage.setItem(KEY, key);
+  $("#who").textContent = `${state.me.name} (${state.me.role})`;
+  $("#logout").hidden = false;
+  startStream();
+}
+
+function showLogin(message = "") {
+  $("#main").innerHTML = `<form id="login" class="card login"><h2>API key</h2>
+    <p>Paste a key from <code>precursor apikey create --role ROLE --name NAME</code>. It is kept
+    for this browser session only.</p>
+    <input id="key" type="password" autocomplete="off" placeholder="prc_..." aria-label="API key">
+    <button type="submit">Sign in</button><p id="login-error" class="error" role="alert">${esc(message)}</p></form>`;
+  $("#login").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await signIn($("#key").value.trim());
+      route();
+    } catch (error) {
+      showLogin(error.status === 401 ? "That key is unknown or revoked." : error.message);
+    }
+  });
+}
+
+// ---- the alert stream (fetch, since EventSource cannot send the key) ------------------------
+
+async function startStream() {
+  if (state.stream) return;
+  state.stream = true;
+  const live = $("#live");
+  for (;;) {
+    try {
+      const headers = { Authorization: `Bearer ${state.key}` };
+      if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
+      const response = await fetch("/v1/alerts/stream", { headers });
+      if (!response.ok) throw new Error(`stream: ${response.status}`);
+      live.textContent = "● live";
+      live.classList.add("on");
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value.replace(/\r/g, "");
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const event = {};
+          for (const line of block.split("\n")) {
+            const i = line.indexOf(":");
+            if (i > 0) event[line.slice(0, i)] = line.slice(i + 1).trimStart();
+          }
+          if (event.id) state.lastEventId = event.id;
+          if (event.event && event.data && event.event !== "ready") onAlertEvent(event);
+        }
+      }
+    } catch (error) {
+      // network hiccup or server restart: reconnect and resume from the last event id
+    }
+    live.textContent = "○ reconnecting";
+    live.classList.remove("on");
+    if (!state.key) return;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+function onAlertEvent(event) {
+  const alert = JSON.parse(event.data);
+  toast(`${alert.asset_id}: alert ${event.event} (${alert.rating})`);
+  if (currentView() === "alerts") renderAlerts(alert.alert_id);
+}
+
+// ---- charts (inline SVG) -------------------------------------------------------------------
+
+function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "" } = {}) {
+  const all = series.flatMap((s) => s.points);
+  if (!all.length) return `<p class="muted">no data</p>`;
+  const xs = all.map((p) => p[0]);
+  const ys = series.flatMap((s) => s.points.flatMap((p) => [p[1], p[2] ?? p[1], p[3] ?? p[1]]));
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const pad = 34;
+  const X = (x) => pad + ((x - x0) / (x1 - x0)) * (width - pad - 8);
+  const Y = (y) => height - 18 - ((y - y0) / (y1 - y0)) * (height - 30);
+  const parts = [`<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(yLabel)}">`,
+    `<line class="axis" x1="${pad}" y1="${height - 18}" x2="${width}" y2="${height - 18}"/>`,
+    `<text x="2" y="12">${esc(y1.toPrecision(3))}</text><text x="2" y="${height - 20}">${esc(y0.toPrecision(3))}</text>`,
+    `<text x="${pad}" y="${height - 4}">${esc(when(x0))}</text>`,
+    `<text x="${width - 110}" y="${height - 4}">${esc(when(x1))}</text>`];
+  for (const s of series) {
+    if (s.points[0] && s.points[0].length > 2) {
+      const up = s.points.map((p) => `${X(p[0])},${Y(p[3])}`);
+      const down = s.points.slice().reverse().map((p) => `${X(p[0])},${Y(p[2])}`);
+      parts.push(`<polygon class="band" points="${up.concat(down).join(" ")}"/>`);
+    }
+    parts.push(`<polyline class="line" points="${s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(" ")}"/>`);
+  }
+  for (const m of markers) {
+    if (m.t >= x0 && m.t <= x1) {
+      parts.push(`<line class="marker" x1="${X(m.t)}" y1="4" x2="${X(m.t)}" y2="${height - 18}"/>`,
+        `<text x="${X(m.t) + 4}" y="14">${esc(m.label)}</text>`);
+    }
+  }
+  parts.push("</svg>");
+  return parts.join("");
+}
+
+function paretoChart(rows) {
+  const width = 760, height = 260, pad = 40, n = Math.max(rows.length, 1);
+  const max = Math.max(...rows.map((r) => r.hours), 1);
+  const bw = (width - pad - 10) / n;
+  const Y = (v) => height - 60 - (v / max) * (height - 80);
+  const parts = [`<svg id="pareto" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="downtime Pareto">`,
+    `<line class="axis" x1="${pad}" y1="${height - 60}" x2="${width}" y2="${height - 60}"/>`,
+    `<text x="2" y="20">${max.toFixed(1)} h</text>`];
+  rows.forEach((r, i) => {
+    const x = pad + i * bw;
+    parts.push(`<rect class="bar" data-key="${esc(r.key ?? "")}" x="${x + 2}" y="${Y(r.hours)}" width="${Math.max(bw - 4, 1)}" height="${height - 60 - Y(r.hours)}"><title>${esc(r.key ?? "(none)")}: ${r.hours.toFixed(1)} h, ${r.count} stops</title></rect>`,
+      `<text transform="translate(${x + bw / 2},${height - 56}) rotate(50)">${esc((r.key ?? "(none)").slice(0, 14))}</text>`);
+  });
+  const cum = rows.map((r, i) => `${pad + i * bw + bw / 2},${height - 60 - r.cumulative_share * (height - 80)}`);
+  parts.push(`<polyline class="cum" points="${cum.join(" ")}"/><text x="${width - 60}" y="14">cumulative</text></svg>`);
+  return parts.join("");
+}
+
+// ---- views -----------------------------------------------------------------------------------
+
+function currentView() {
+  return (location.hash.replace(/^#\//, "") || "alerts").split("/")[0];
+}
+
+async function renderAlerts(highlight) {
+  const status = sessionStorage.getItem("precursor.alerts.status") || "";
+  const page = await api(`/v1/alerts?limit=200${status ? `&status=${status}` : ""}`);
+  if (currentView() !== "alerts") return;
+  const rows = page.items.map((a) => `<tr data-alert="${esc(a.alert_id)}" class="${a.alert_id === highlight ? "flash" : ""}">
+    <td>${rating(a.rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
+    <td>${esc(a.status)}</td><td>${when(a.opened_at)}</td><td>${pct(a.probability)}</td>
+    <td>${(a.contributions || []).slice(0, 3).map((c) => esc(c.signal)).join(", ")}</td>
+    <td>${a.status === "open" && can("operator") ? `<button class="ack" data-id="${esc(a.alert_id)}">Acknowledge</button>`
+      : a.acknowledged_by ? `by ${esc(a.acknowledged_by)}` : ""}</td></tr>`).join("");
+  $("#main").innerHTML = `<section class="card"><h2>Alerts</h2>
+    <label>Status <select id="status">${["", "open", "acknowledged", "closed"].map((s) =>
+      `<option value="${s}" ${s === status ? "selected" : ""}>${s || "all"}</option>`).join("")}</select></label>
+    <table id="alerts"><thead><tr><th>Rating</th><th>Asset</th><th>Status</th><th>Opened</th><th>Probability</th>
+    <th>Top signals</th><th></th></tr></thead><tbody>${rows || `<tr><td colspan="7" class="muted">no alerts</td></tr>`}</tbody></table></section>`;
+  $("#status").addEventListener("change", (e) => {
+    sessionStorage.setItem("precursor.alerts.status", e.target.value);
+    renderAlerts();
+  });
+  for (const button of document.querySelectorAll("button.ack")) {
+    button.addEventListener("click", async () => {
+      const comment = prompt("Comment (optional)") || null;
+      try {
+        await api(`/v1/alerts/${encodeURIComponent(button.dataset.id)}/ack`, {
+          method: "POST", body: JSON.stringify({ comment }) });
+        toast("Acknowledged");
+      } catch (error) { toast(error.message); }
+      renderAlerts();
+    });
+  }
+}
+
+async function renderAsset(assetId) {
+  const asset = await api(`/v1/assets/${encodeURIComponent(assetId)}`);
+  const history = await api(`/v1/assets/${encodeURIComponent(assetId)}/risk?limit=2000`);
+  const alerts = (await api(`/v1/alerts?asset_id=${encodeURIComponent(assetId)}&limit=1`)).items;
+  const alert = alerts[0];
+  const t = (s) => new Date(s).getTime();
+  const risk = [{ points: history.points.map((p) => [t(p.ts), p.probability]) }];
+  let signalsHtml = `<p class="muted">no alert on this asset yet</p>`;
+  let contribHtml = signalsHtml;
+  if (alert) {
+    const opened = t(alert.opened_at);
+    const from = new Date(opened - 24 * 3600e3).toISOString();
+    const to = new Date(opened + 6 * 3600e3).toISOString();
+    const signals = await api(`/v1/assets/${encodeURIComponent(assetId)}/signals?from=${from}&to=${to}&points=200`);
+    signalsHtml = signals.series.map((s) => `<h4>${esc(s.tag)}</h4>${lineChart(
+      [{ points: s.points.map((p) => [t(p[0]), p[1], p[2], p[3]]) }],
+      { height: 120, markers: [{ t: opened, label: "alert opened" }], yLabel: s.tag })}`).join("")
+      || `<p class="muted">no signals around the alert</p>`;
+    const max = Math.max(...(alert.contributions || []).map((c) => Math.abs(c.contribution)), 1e-9);
+    contribHtml = `<p>${rating(alert.rating)} ${esc(alert.status)} since ${when(alert.opened_at)}</p>` +
+      (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${esc(c.signal)}</span>
+        <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span><span>${c.contribution.toFixed(3)}</span></div>`).join("");
+  }
+  const latest = asset.latest;
+  $("#main").innerHTML = `<section class="card"><h2>${esc(asset.name || asset.asset_id)} <span class="muted">${esc(asset.kind || "")}
+    · ${esc(asset.site || "")} / ${esc(asset.area || "")} · criticality ${asset.criticality}</span></h2>
+    <p>Latest: ${latest ? `${rating(latest.rating)} ${pct(latest.probability)} at ${when(latest.ts)}` : "not scored yet"}</p></section>
+    <div class="grid2"><section class="card"><h3>Risk trend (probability of an incident within the horizon)</h3>
+    ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk" })}</section>
+    <section class="card" id="contributions"><h3>Why: top contributions of the current alert</h3>${contribHtml}</section></div>
+    <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after)</h3>${signalsHtml}</section>`;
+}
+
+async function renderForecast() {
+  const horizon = sessionStorage.getItem("precursor.horizon") || "day";
+  const f = await api(`/v1/forecast?horizon=${horizon}`);
+  const tiles = f.areas.map((a) => `<div class="tile r-${esc(a.worst_rating)}"><div class="name">${esc(a.area || "(no area)")}</div>
+    <div>${esc(a.site || "")}</div><div>${SYMBOL[a.worst_rating]} worst: ${esc(a.worst_rating)}</div>
+    <div>${a.high_or_critical} of ${a.assets} high or critical</div></div>`).join("");
+  const rows = f.items.map((i, n) => `<tr><td>${n + 1}</td><td>${rating(i.rating)}</td>
+    <td><a href="#/asset/${encodeURIComponent(i.asset_id)}">${esc(i.asset_id)}</a></td><td>${esc(i.area || "")}</td>
+    <td>${pct(i.probability)}</td><td>${esc(i.trend)}</td><td>${i.open_alert_id ? "alert open" : ""}</td></tr>`).join("");
+  $("#main").innerHTML = `<section class="card"><h2>Forecast</h2><label>Horizon <select id="horizon">
+    ${["shift", "day", "week"].map((h) => `<option ${h === horizon ? "selected" : ""}>${h}</option>`).join("")}</select></label>
+    <h3>By area</h3><div class="heat" id="heat">${tiles || `<p class="muted">nothing scored yet</p>`}</div></section>
+    <section class="card"><h3>Assets ranked by risk</h3><table id="ranked"><thead><tr><th>#</th><th>Rating</th><th>Asset</th><th>Area</th>
+    <th>Probability (${esc(horizon)})</th><th>Trend vs 24 h ago</th><th></th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  $("#horizon").addEventListener("change", (e) => {
+    sessionStorage.setItem("precursor.horizon", e.target.value);
+    renderForecast();
+  });
+}
+
+async function renderDowntime() {
+  const by = sessionStorage.getItem("precursor.pareto.by") || "reason_code";
+  const p = await api(`/v1/downtime/pareto?by=${by}&planned=false`);
+  $("#main").innerHTML = `<section class="card"><h2>Unplanned downtime Pareto</h2>
+    <label>By <select id="by">${["reason_code", "asset_id", "crew", "shift"].map((b) =>
+      `<option ${b === by ? "selected" : ""}>${b}</option>`).join("")}</select></label>
+    <span class="muted">${p.total_hours.toFixed(1)} h in all · click a bar for its stops</span>
+    ${paretoChart(p.rows)}</section><section class="card" id="stops"><p class="muted">Select a bar.</p></section>`;
+  $("#by").addEventListener("change", (e) => {
+    sessionStorage.setItem("precursor.pareto.by", e.target.value);
+    renderDowntime();
+  });
+  for (const bar of document.querySelectorAll("#pareto .bar")) {
+    bar.addEventListener("click", async () => {
+      document.querySelectorAll("#pareto .bar").forEach((b) => b.classList.remove("sel"));
+      bar.classList.add("sel");
+      const key = bar.dataset.key;
+      const query = by === "asset_id" ? `&asset_id=${encodeURIComponent(key)}` : "";
+      const stops = (await api(`/v1/downtime?planned=false&limit=500${query}`))
+        .filter((s) => String(s[by] ?? "") === key);
+      $("#stops").innerHTML = `<h3>${esc(key || "(none)")}: ${stops.length} stops (newest 500 searched)</h3>
+        <table><thead><tr><th>Stop</th><th>Asset</th><th>Started</th><th>Hours</th><th>Reason</th><th>Crew</th></tr></thead><tbody>
+        ${stops.map((s) => `<tr><td><a href="#/stop/${encodeURIComponent(s.event_id)}">${esc(s.event_id)}</a></td>
+        <td>${esc(s.asset_id)}</td><td>${when(s.started_at)}</td><td>${s.duration_s == null ? "ongoing" : (s.duration_s / 3600).toFixed(2)}</td>
+        <td>${esc(s.reason_code || "")}</td><td>${esc(s.crew || "")}</td></tr>`).join("")}</tbody></table>`;
+    });
+  }
+}
+
+function treeToText(node, depth = 0) {
+  if (!node) return "";
+  return ["  ".repeat(depth) + node.cause, ...(node.children || []).map((c) => treeToText(c, depth + 1))].join("\n");
+}
+
+function textToTree(text) {
+  const lines = text.split("\n").filter((l) => l.trim());
+  if (!lines.length) return null;
+  const root = { cause: lines[0].trim(), children: [] };
+  const stack = [{ node: root, depth: 0 }];
+  for (const line of lines.slice(1)) {
+    const depth = Math.max(1, Math.floor((line.length - line.trimStart().length) / 2));
+    const node = { cause: line.trim(), children: [] };
+    while (stack.length > 1 && stack[stack.length - 1].depth >= depth) stack.pop();
+    stack[stack.length - 1].node.children.push(node);
+    stack.push({ node, depth });
+  }
+  return root;
+}
+
+async function renderStop(eventId) {
+  const rc = await api(`/v1/downtime/${encodeURIComponent(eventId)}/root-cause`);
+  const rca = rc.rca ? await api(`/v1/downtime/${encodeURIComponent(eventId)}/rca`) : null;
+  const s = rc.stop;
+  const whys = (rca?.five_whys?.length ? rca.five_whys : [{ why: "", because: "" }]);
+  const actions = rca?.actions || [];
+  const pa = rc.preceding_alert;
+  $("#main").innerHTML = `<section class="card"><h2>Stop ${esc(s.event_id)} on <a href="#/asset/${encodeURIComponent(s.asset_id)}">${esc(s.asset_id)}</a></h2>
+    <p>${when(s.started_at)} · ${s.duration_s == null ? "ongoing" : `${(s.duration_s / 3600).toFixed(2)} h`} · ${esc(s.reason_code || "")}
+    · crew ${esc(s.crew || "–")} · ${esc(s.shift)} shift</p>
+    <p>${pa ? `Warned ${pa.lead_h.toFixed(1)} h ahead by alert ${esc(pa.alert_id)} (${rating(pa.peak_rating)})` : "No alert preceded this stop."}</p></section>
+    <div class="grid2"><section class="card"><h3>Signals by deviation (${rc.lookback_h} h before vs the 7 days before that)</h3>
+    <table id="deviations"><thead><tr><th>Tag</th><th>Score</th><th>Level z</th><th>Drift z</th></tr></thead><tbody>
+    ${rc.signals.map((g) => `<tr><td>${esc(g.tag)}</td><td>${g.score.toFixed(2)}</td><td>${g.level_z?.toFixed(2) ?? "–"}</td><td>${g.slope_z?.toFixed(2) ?? "–"}</td></tr>`).join("")}
+    </tbody></table></section><section class="card"><h3>Alarms and dispatch in the lookback</h3>
+    <ul>${rc.alarms.map((a) => `<li>${when(a.ts)} ${esc(a.kind)} ${esc(a.tag || "")} ${esc(a.state)}</li>`).join("") || "<li class='muted'>no alarms</li>"}</ul>
+    <ul>${rc.dispatch.map((d) => `<li>${when(d.ts)} ${esc(d.state)} ${esc(d.reason_code || "")}</li>`).join("")}</ul>
+    <h3>Similar past stops</h3><ul>${rc.similar.map((m) => `<li><a href="#/stop/${encodeURIComponent(m.event_id)}">${esc(m.event_id)}</a>
+    ${esc(m.asset_id)} ${when(m.started_at)} ${esc(m.reason_code || "")} (distance ${m.distance})</li>`).join("") || "<li class='muted'>none</li>"}</ul></section></div>
+    <form class="card" id="rca"><h3>Root-cause analysis ${rca ? `<span class="muted">revision ${rca.revision} by ${esc(rca.updated_by)}</span>` : ""}</h3>
+    <label class="field"><span>Summary</span><input type="text" name="summary" value="${esc(rca?.summary || "")}" style="width:70%"></label>
+    <h4>Five whys</h4><div id="whys">${whys.map((w) => `<div class="row-form why"><input type="text" placeholder="why" value="${esc(w.why)}">
+    <input type="text" placeholder="because" value="${esc(w.because)}"></div>`).join("")}</div>
+    <button type="button" class="secondary" id="add-why">+ why</button>
+    <h4>Cause tree <span class="muted">(one cause per line, indent two spaces per level)</span></h4>
+    <textarea name="tree" rows="5" style="width:100%">${esc(treeToText(rca?.cause_tree))}</textarea>
+    <h4>Actions</h4><div id="actions">${actions.map((a) => `<div class="row-form action"><input type="text" placeholder="action" value="${esc(a.description)}">
+    <input type="text" placeholder="owner" value="${esc(a.owner)}"><input type="date" value="${esc(a.due_date)}"></div>`).join("")}</div>
+    <button type="button" class="secondary" id="add-action">+ action</button>
+    <p>${can("reliability") ? `<button type="submit">Save RCA</button>` : `<span class="muted">reliability engineers record RCAs</span>`}
+    <span id="rca-status" role="status"></span></p></form>`;
+  $("#add-why").addEventListener("click", () => $("#whys").insertAdjacentHTML("beforeend",
+    `<div class="row-form why"><input type="text" placeholder="why"><input type="text" placeholder="because"></div>`));
+  $("#add-action").addEventListener("click", () => $("#actions").insertAdjacentHTML("beforeend",
+    `<div class="row-form action"><input type="text" placeholder="action"><input type="text" placeholder="owner"><input type="date"></div>`));
+  $("#rca").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = {
+      summary: form.summary.value.trim() || null,
+      five_whys: [...document.querySelectorAll(".why")].map((r) => r.querySelectorAll("input"))
+        .map(([w, b]) => ({ why: w.value.trim(), because: b.value.trim() })).filter((w) => w.why && w.because),
+      cause_tree: textToTree(form.tree.value),
+      actions: [...document.querySelectorAll(".action")].map((r) => r.querySelectorAll("input"))
+        .map(([d, o, due]) => ({ description: d.value.trim(), owner: o.value.trim(), due_date: due.value }))
+        .filter((a) => a.description && a.owner && a.due_date),
+    };
+    try {
+      const saved = await api(`/v1/downtime/${encodeURIComponent(eventId)}/rca`, { method: "POST", body: JSON.stringify(body) });
+      $("#rca-status").textContent = `saved (revision ${saved.revision})`;
+    } catch (error) { $("#rca-status").textContent = error.message; }
+  });
+}
+
+async function renderRegister() {
+  const entries = (await api("/v1/risk-register?limit=500")).items;
+  $("#main").innerHTML = `<section class="card"><h2>Risk register</h2>
+    <table id="register"><thead><tr><th>Entry</th><th>Title</th><th>Asset / area</th><th>Rating</th><th>Residual</th>
+    <th>Status</th><th>Owner</th><th>Due</th><th>Alerts</th></tr></thead><tbody>
+    ${entries.map((e) => `<tr><td><a href="#/entry/${encodeURIComponent(e.entry_id)}">${esc(e.entry_id)}</a></td><td>${esc(e.title)}</td>
+    <td>${esc(e.asset_id || "")} ${esc(e.area || "")}</td><td>${rating(e.rating)} <span class="muted">${e.likelihood}×${e.consequence}</span></td>
+    <td>${rating(e.residual_rating)}</td><td>${esc(e.status)}</td><td>${esc(e.owner || "")}</td><td>${esc(e.due_date || "")}</td>
+    <td>${e.alert_ids.length}</td></tr>`).join("") || `<tr><td colspan="9" class="muted">no entries</td></tr>`}</tbody></table></section>`;
+}
+
+async function renderEntry(entryId) {
+  const e = await api(`/v1/risk-register/${encodeURIComponent(entryId)}`);
+  const history = await api(`/v1/risk-register/${encodeURIComponent(entryId)}/history`);
+  const editable = can("hse");
+  const opt = (values, current) => values.map((v) => `<option ${String(v) === String(current) ? "selected" : ""}>${v}</option>`).join("");
+  const measureRow = (m = {}) => `<div class="row-form measure"><input type="text" placeholder="measure" value="${esc(m.description || "")}">
+    <select>${opt(["planned", "in_progress", "done"], m.status || "planned")}</select>
+    <select>${opt(["likelihood", "consequence"], m.reduces || "likelihood")}</select>
+    <select>${opt([1, 2, 3, 4], m.steps || 1)}</select><input type="hidden" value="${esc(m.id || "")}"></div>`;
+  $("#main").innerHTML = `<form class="card" id="entry"><h2>${esc(e.entry_id)}: ${esc(e.title)}</h2>
+    <p>${rating(e.rating)} now · residual ${rating(e.residual_rating)} · source ${esc(e.source)} · version <span id="version">${e.version}</span>
+    · alerts: ${e.alert_ids.map((a) => esc(a)).join(", ") || "none"}</p>
+    <label class="field"><span>Title</span><input type="text" name="title" value="${esc(e.title)}" style="width:60%"></label>
+    <label class="field"><span>Hazard</span><input type="text" name="hazard" value="${esc(e.hazard)}"></label>
+    <label class="field"><span>Likelihood</span><select name="likelihood">${opt([1, 2, 3, 4, 5], e.likelihood)}</select></label>
+    <label class="field"><span>Consequence</span><select name="consequence">${opt([1, 2, 3, 4, 5], e.consequence)}</select></label>
+    <label class="field"><span>Status</span><select name="status">${opt(["identified", "assessed", "mitigating", "closed"], e.status)}</select></label>
+    <label class="field"><span>Owner</span><input type="text" name="owner" value="${esc(e.owner || "")}"></label>
+    <label class="field"><span>Due date</span><input type="date" name="due_date" value="${esc(e.due_date || "")}"></label>
+    <h4>Compensating measures <span class="muted">(measure, status, lowers, by steps)</span></h4>
+    <div id="measures">${e.measures.map(measureRow).join("")}</div>
+    <button type="button" class="secondary" id="add-measure">+ measure</button>
+    <p>${editable ? `<button type="submit">Save</button>` : `<span class="muted">HSE leads edit the register</span>`}
+    <span id="entry-status" role="status"></span></p></form>
+    <section class="card"><h3>History</h3><table id="history"><thead><tr><th>When</th><th>Who</th><th>What</th><th>Changed</th></tr></thead><tbody>
+    ${history.slice().reverse().map((h) => `<tr><td>${when(h.at)}</td><td>${esc(h.actor)}</td><td>${esc(h.action)} (v${h.version})</td>
+    <td>${h.before ? Object.keys(h.after).filter((k) => JSON.stringify(h.after[k]) !== JSON.stringify(h.before[k]) && !["version", "updated_at"].includes(k))
+      .map((k) => `${esc(k)}: ${esc(JSON.stringify(h.before[k]))} → ${esc(JSON.stringify(h.after[k]))}`).join("<br>") : "created"}</td></tr>`).join("")}
+    </tbody></table></section>`;
+  $("#add-measure").addEventListener("click", () => $("#measures").insertAdjacentHTML("beforeend", measureRow()));
+  $("#entry").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const f = event.target;
+    const measures = [...document.querySelectorAll(".measure")].map((row) => {
+      const [d, status, reduces, steps, id] = row.querySelectorAll("input, select");
+      return { ...(id.value ? { id: id.value } : {}), description: d.value.trim(), status: status.value,
+        reduces: reduces.value, steps: Number(steps.value) };
+    }).filter((m) => m.description);
+    const body = { version: e.version, title: f.title.value.trim(), hazard: f.hazard.value.trim(),
+      likelihood: Number(f.likelihood.value), consequence: Number(f.consequence.value), status: f.status.value,
+      owner: f.owner.value.trim() || null, due_date: f.due_date.value || null, measures };
+    try {
+      await api(`/v1/risk-register/${encodeURIComponent(entryId)}`, { method: "PATCH", body: JSON.stringify(body) });
+      toast("Saved");
+      renderEntry(entryId);
+    } catch (error) {
+      $("#entry-status").textContent = error.status === 409 ? `${error.message}` : error.message;
+    }
+  });
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+async function route() {
+  if (!state.key || !state.me) return showLogin();
+  const [view, arg] = (location.hash.replace(/^#\//, "") || "alerts").split("/");
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.view === view);
+  const id = arg ? decodeURIComponent(arg) : null;
+  try {
+    if (view === "asset") await renderAsset(id);
+    else if (view === "forecast") await renderForecast();
+    else if (view === "downtime") await renderDowntime();
+    else if (view === "stop") await renderStop(id);
+    else if (view === "register") await renderRegister();
+    else if (view === "entry") await renderEntry(id);
+    else await renderAlerts();
+  } catch (error) {
+    if (error.status === 401) {
+      sessionStorage.removeItem(KEY);
+      state.key = null;
+      return showLogin("The key was revoked or is unknown.");
+    }
+    $("#main").innerHTML = `<section class="card"><p class="error">${error.status === 403
+      ? `Your role (${esc(state.me.role)}) may not see this page.` : esc(error.message)}</p></section>`;
+  }
+}
+
+window.addEventListener("hashchange", route);
+$("#wall").addEventListener("change", (e) => document.body.classList.toggle("wall", e.target.checked));
+$("#logout").addEventListener("click", () => {
+  sessionStorage.removeItem(KEY);
+  location.reload();
+});
+(async () => {
+  if (state.key) {
+    try { await signIn(state.key); } catch (error) { state.key = null; sessionStorage.removeItem(KEY); }
+  }
+  route();
+})();

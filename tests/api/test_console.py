@@ -1,0 +1,177 @@
+"""The operator console in headless Chromium (Debian's package, driven by Playwright): pages load
+without console errors, a scorer-opened alert appears live and can be acknowledged, the Pareto
+draws its bars and drills down to a stop's root cause and RCA, the register edit round-trips.
+Screenshots go to test-artifacts/console/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import psycopg
+import pytest
+
+from precursor.core.settings import Settings
+from services.api.app import create_app
+from services.predict.scorer import Scorer
+from tests.api.seed import MODEL_VERSION, THRESHOLD, at
+from tests.helpers import live_api
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="no Chromium here: `apt-get install chromium` (.ci/run installs it)",
+    ),
+]
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base(api_settings) -> Iterator[str]:
+    """The API (and so the console) over HTTP."""
+    with live_api(create_app(api_settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """One headless Chromium for the module."""
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, base, request):
+    """A fresh page that records console errors; the test asserts there are none."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(base + "/")
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def sign_in(page, key: str) -> None:
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#who:has-text('tester')")
+
+
+def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) -> None:
+    sign_in(page, keys["admin"])
+    with psycopg.connect(api_db) as conn:
+        entry = conn.execute("SELECT min(entry_id) FROM risk_register").fetchone()[0]
+    views = {
+        "alerts": "#alerts tbody tr",
+        "forecast": "#heat .tile",
+        "downtime": "#pareto .bar",
+        "register": "#register tbody tr",
+        "asset/P-01": "#signals svg",
+        "stop/P01-6": "#deviations tbody tr",
+        f"entry/{entry}": "#history tbody tr",
+    }
+    for view, ready in views.items():
+        page.goto(f"{base}/#/{view}")
+        page.wait_for_selector(ready)
+        page.screenshot(path=str(ARTIFACTS / f"view-{view.split('/')[0]}.png"), full_page=True)
+    assert page.errors == []
+    # Ratings carry text and a symbol, not colour alone.
+    page.goto(f"{base}/#/alerts")
+    assert "◆ high" in page.inner_text("#alerts") or "▲ critical" in page.inner_text("#alerts")
+
+
+def test_alert_opened_by_the_scorer_appears_live_and_is_acknowledged(
+    page, keys, api_db: str
+) -> None:
+    sign_in(page, keys["operator"])
+    page.wait_for_selector("#alerts tbody tr")
+    page.wait_for_selector("#live:has-text('live')")
+    # The scorer's own code path: alert machine, persist, register feed, NOTIFY.
+    scorer = Scorer(Settings(database_url=api_db, data_dir="."))  # type: ignore[arg-type]
+    scorer.version = MODEL_VERSION
+    prob = np.array([0.3])
+    lik = scorer.policy.matrix.likelihood(prob, THRESHOLD)
+    cons = np.array([3])
+    rating = scorer.policy.matrix.rating(lik, cons)
+    x = pl.DataFrame({"t": [at(10) + timedelta(hours=1)], "asset_id": ["F-01"]})
+    with psycopg.connect(api_db) as conn:
+        scorer.advance_alerts(
+            conn, x, prob, lik, cons, rating, [[{"signal": "fan_vibration", "contribution": 0.6}]]
+        )
+        conn.commit()
+    row = page.wait_for_selector("tr[data-alert^='F-01']", timeout=20_000)
+    assert "fan_vibration" in row.inner_text()
+    page.once("dialog", lambda d: d.accept("checking the fan"))
+    row.query_selector("button.ack").click()
+    page.wait_for_selector("tr[data-alert^='F-01']:has-text('acknowledged')")
+    assert page.errors == []
+
+
+def test_pareto_draws_bars_and_drills_down_to_root_cause_and_rca(page, keys, base) -> None:
+    sign_in(page, keys["reliability"])
+    page.goto(f"{base}/#/downtime")
+    page.wait_for_selector("#pareto .bar")
+    bars = page.query_selector_all("#pareto .bar")
+    assert [b.get_attribute("data-key") for b in bars] == ["BEARING", "BELT", "SEAL", "ELEC"]
+    heights = [float(b.get_attribute("height")) for b in bars]
+    assert heights == sorted(heights, reverse=True) and heights[0] > 0
+    bars[0].click()
+    page.click("#stops a:has-text('P01-6')")
+    page.wait_for_selector("#deviations tbody tr")
+    assert page.inner_text("#deviations tbody tr:first-child").startswith("vibration")
+    page.fill(".why input[placeholder=why]", "bearing overheated")
+    page.fill(".why input[placeholder=because]", "grease line blocked")
+    page.fill("textarea[name=tree]", "bearing failure\n  no lubrication\n    blocked line")
+    page.click("#rca button[type=submit]")
+    page.wait_for_selector("#rca-status:has-text('saved (revision 1)')")
+    page.reload()
+    page.wait_for_selector("#rca .muted:has-text('revision 1')")
+    assert page.input_value(".why input[placeholder=because]") == "grease line blocked"
+    assert "    blocked line" in page.input_value("textarea[name=tree]")
+    assert page.errors == []
+
+
+def test_register_edit_round_trips_with_history(page, keys, base) -> None:
+    sign_in(page, keys["hse"])
+    page.goto(f"{base}/#/register")
+    page.wait_for_selector("#register tbody tr")
+    page.click("#register tbody tr:first-child a")
+    page.wait_for_selector("#entry")
+    version = int(page.inner_text("#version"))
+    page.fill("input[name=owner]", "Dana")
+    page.select_option("select[name=status]", "assessed")
+    page.click("#add-measure")
+    page.fill(".measure input[placeholder=measure]", "vibration route weekly")
+    page.click("#entry button[type=submit]")
+    page.wait_for_selector(f"#version:has-text('{version + 1}')")
+    page.reload()
+    page.wait_for_selector("#entry")
+    assert page.input_value("input[name=owner]") == "Dana"
+    assert page.input_value("select[name=status]") == "assessed"
+    assert page.input_value(".measure input[placeholder=measure]") == "vibration route weekly"
+    assert 'owner: null → "Dana"' in page.inner_text("#history")
+    assert page.errors == []
+
+
+def test_a_bad_key_is_refused_at_sign_in(page) -> None:
+    page.fill("#key", "prc_wrong")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#login-error:has-text('unknown or revoked')")
