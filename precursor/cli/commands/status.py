@@ -36,9 +36,20 @@ def run(args: argparse.Namespace) -> int:
                 t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("assets", "signal_samples", "alarms", "dispatch_events", "incidents")
             }
+            last_score, champion, open_alerts = conn.execute(
+                "SELECT (SELECT max(ts) FROM risk_scores), "
+                "(SELECT version FROM model_versions WHERE champion), "
+                "(SELECT count(*) FROM alerts WHERE closed_at IS NULL)"
+            ).fetchone()
         report["database"] = {"ok": True, "rows": counts}
+        report["scoring"] = {
+            "last_score_time": last_score,
+            "champion_version": champion,
+            "open_alerts": open_alerts,
+        }
     except psycopg.Error as exc:
         report["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
+    report["ingest"] = _ingest_lag(found.metrics_url)
     if found.api_url:
         try:
             report["api"] = {
@@ -54,5 +65,33 @@ def run(args: argparse.Namespace) -> int:
         for table, n in report["database"].get("rows", {}).items():
             print(f"    {table:16s} {n:>12,}")
         print(f"  kafka     {found.kafka_bootstrap}")
+        lag = report["ingest"].get("consumer_lag")
+        print(f"  ingest    consumer lag {'-' if lag is None else f'{lag:,.0f}'} messages")
+        scoring = report.get("scoring", {})
+        print(
+            f"  scorer    last score {scoring.get('last_score_time') or '-'}, "
+            f"champion {scoring.get('champion_version') or 'none yet'}, "
+            f"{scoring.get('open_alerts', '-')} open alerts"
+        )
         print(f"  api       {found.api_url or '-'}  ok={report.get('api', {}).get('ok', '-')}")
     return 0
+
+
+def _ingest_lag(metrics_url: str | None) -> dict:
+    """Total consumer lag as ingest exports it, or why it is unknown."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if not metrics_url:
+        return {"consumer_lag": None, "error": "ingest exports no metrics"}
+    try:
+        text = httpx.get(metrics_url, timeout=3).text
+    except httpx.HTTPError as exc:
+        return {"consumer_lag": None, "error": f"ingest metrics not reachable: {exc}"}
+    lag = sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "precursor_ingest_consumer_lag"
+        for s in family.samples
+    )
+    return {"consumer_lag": lag}
