@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from models.rating import RiskMatrix
 from pipelines.bench.environment import bench_environment, peak_rss_mb
 from precursor.core import db
 from precursor.core.errors import PrecursorError
+from precursor.core.metrics import scrape
+from precursor.core.runtime.processes import free_port, wait_until
 from precursor.core.settings import Settings
 from services.api.keys import create_key
 
@@ -85,12 +86,6 @@ def _seed(settings: Settings, assets: int, days: int, quiet: bool) -> dict:
     return {"key": key, "scores": assets * steps, "alerts": len(alerts)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _load(base: str, key: str, clients: int, requests: int, quiet: bool) -> dict:
     """`clients` keep-alive connections issuing `requests` GETs between them."""
     import aiohttp
@@ -127,18 +122,15 @@ async def _load(base: str, key: str, clients: int, requests: int, quiet: bool) -
 
 def _server_histogram(base: str) -> dict[float, float]:
     """Cumulative bucket counts of the API's own latency histogram for the two routes."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     buckets: dict[float, float] = {}
-    text = httpx.get(f"{base}/metrics", timeout=5).text
-    for family in text_string_to_metric_families(text):
-        if family.name != "precursor_api_request_seconds":
-            continue
-        for sample in family.samples:
-            route = sample.labels.get("route")
-            if sample.name.endswith("_bucket") and route in ("/v1/forecast", "/v1/alerts"):
-                le = float(sample.labels["le"])
-                buckets[le] = buckets.get(le, 0.0) + sample.value
+    for sample in scrape(f"{base}/metrics", timeout=5):
+        route = sample.labels.get("route")
+        if sample.name == "precursor_api_request_seconds_bucket" and route in (
+            "/v1/forecast",
+            "/v1/alerts",
+        ):
+            le = float(sample.labels["le"])
+            buckets[le] = buckets.get(le, 0.0) + sample.value
     return buckets
 
 
@@ -162,7 +154,7 @@ def _ms(values: list[float], q: float) -> float:
 def _serve_and_load(env, key: str, clients: int, requests: int, cache_s: float, quiet: bool):
     """Start `precursor serve` in its own process, warm it, load it; (run, peak RSS, server
     p99)."""
-    port = _free_port()
+    port = free_port()
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")},
         "PRECURSOR_DATABASE_URL": env.settings.database_url.get_secret_value(),
@@ -178,17 +170,18 @@ def _serve_and_load(env, key: str, clients: int, requests: int, cache_s: float, 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
+            if server.poll() is not None:
+                return True  # exited: stop waiting, reported below
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                err = server.stderr.read().decode()[-500:] if server.stderr else ""
-                raise PrecursorError(f"bench api: the API did not start: {err}")
-            time.sleep(0.2)
+                return False
+
+        if not wait_until(healthy, 60, 0.2) or server.poll() is not None:
+            err = server.stderr.read().decode()[-500:] if server.stderr else ""
+            raise PrecursorError(f"bench api: the API did not start: {err}")
         asyncio.run(_load(base, key, clients, 200, quiet=True))  # warm-up
         before = _server_histogram(base)
         run = asyncio.run(_load(base, key, clients, requests, quiet))

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
-from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
 from pipelines.bench.environment import BenchEnv, bench_environment, peak_rss_mb
 from precursor.core.errors import PrecursorError
 from precursor.core.kafka import make_producer
+from precursor.core.metrics import scrape
 from precursor.core.runtime.processes import free_port, stop_process
 from precursor.core.settings import Settings
 from services.ingest.sinks import SPECS, TableWriter
@@ -68,14 +68,10 @@ def _copy_rate(
 
 def _metric(url: str, name: str) -> float:
     try:
-        text = httpx.get(url, timeout=2).text
+        samples = scrape(url, timeout=2)
     except httpx.HTTPError:
         return 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name:
-                return sample.value
-    return 0.0
+    return sum(s.value for s in samples if s.name == name)
 
 
 def _end_to_end(env: BenchEnv, samples: int, tags: int, quiet: bool) -> dict:

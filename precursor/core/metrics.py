@@ -8,6 +8,8 @@ import threading
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from precursor.core.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 # -- ingest (labels: stream in {signals, alarms, dispatch, incidents}; table; error code) -----
@@ -71,6 +73,16 @@ FEATURE_PSI = Gauge(
 )
 
 
+def scrape(url: str, timeout: float = 3.0) -> list:
+    """Every sample a /metrics endpoint exposes (raises httpx.HTTPError when it does not
+    answer)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(url, timeout=timeout).text
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
 def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
     """Expose /metrics on `port` (0 disables); returns False if the port is taken."""
     if port == 0:
@@ -84,12 +96,7 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def start_service(
-    port: int,
-    stop: threading.Event | None,
-    *,
-    handle_signals: bool,
-    metrics: bool,
-    host: str = "127.0.0.1",
+    settings: Settings, stop: threading.Event | None, *, handle_signals: bool, metrics: bool
 ) -> threading.Event:
     """What every long-running service does first: SIGTERM/SIGINT only set the returned stop
     flag (the loop then finishes its work and exits cleanly), and /metrics is served."""
@@ -98,7 +105,7 @@ def start_service(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     if metrics:
-        serve_metrics(port, host)
+        serve_metrics(settings.metrics_port, settings.metrics_host)
     return stop
 
 

@@ -20,9 +20,9 @@ from precursor.core.errors import DatabaseUnavailable
 from precursor.core.settings import Settings
 from services.api import errors
 from services.api.cache import ResponseCache
-from services.api.champion import models_snapshot
 from services.api.events import AlertHub
 from services.api.middleware import RequestMetrics
+from services.api.models_view import models_snapshot
 from services.api.routes import alerts, assets, downtime, forecast, operations, register, stream
 from services.predict.policy import matrix_from
 

@@ -50,13 +50,7 @@ def run_ingest(
     metrics: bool = True,
 ) -> int:
     """Run until stopped; returns the process exit code (0 on a clean stop)."""
-    stop = start_service(
-        settings.metrics_port,
-        stop,
-        handle_signals=install_signal_handlers,
-        metrics=metrics,
-        host=settings.metrics_host,
-    )
+    stop = start_service(settings, stop, handle_signals=install_signal_handlers, metrics=metrics)
     try:
         ensure_topics(settings)
     except BrokerUnavailable as exc:

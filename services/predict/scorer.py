@@ -235,13 +235,7 @@ def run_scorer(
     metrics: bool = True,
 ) -> int:
     """Loop until stopped: a cycle every PRECURSOR_SCORE_INTERVAL_S."""
-    stop = start_service(
-        settings.metrics_port,
-        stop,
-        handle_signals=install_signal_handlers,
-        metrics=metrics,
-        host=settings.metrics_host,
-    )
+    stop = start_service(settings, stop, handle_signals=install_signal_handlers, metrics=metrics)
     registry.configure(settings.resolved_mlflow_uri, settings.data_dir.resolve() / "mlartifacts")
     scorer = Scorer(settings)
     pool = None

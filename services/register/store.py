@@ -17,7 +17,6 @@ from models.rating import RiskMatrix
 from precursor.core.errors import Conflict, NotFound
 
 STATUSES = ("identified", "assessed", "mitigating", "closed")
-MEASURE_STATUSES = ("planned", "in_progress", "done")
 # The hazard the model warns about; an asset's open entry for it collects its alerts.
 MODEL_HAZARD = "equipment failure"
 EDITABLE = (

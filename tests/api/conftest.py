@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -55,8 +54,3 @@ def client(api_settings: Settings) -> Iterator[TestClient]:
 def auth(secret: str) -> dict[str, str]:
     """The bearer header for a key."""
     return {"Authorization": f"Bearer {secret}"}
-
-
-def data_dir(settings: Settings) -> Path:
-    """Where the app's MLflow store lives."""
-    return settings.data_dir

@@ -9,22 +9,17 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 
 import httpx
-import mlflow
 import psycopg
 import pytest
 
-from models import registry
-from models.features import build_features
 from precursor.core.kafka import ensure_topics
 from services.api.app import create_app
 from services.api.keys import ROLES, create_key
 from tests.conftest import drop_database, fresh_database, make_settings
 from tests.helpers import live_api, wait_for
-from tests.models.plant import seed_database
+from tests.models.plant import register_champion, seed_database
 
 pytestmark = pytest.mark.slow
 
@@ -87,15 +82,7 @@ def stack(pg_server, broker, tmp_path_factory, small_model) -> Iterator[tuple]:
         api_key_cache_s=0,
     )  # fmt: skip
     ensure_topics(settings)
-    registry.configure(settings.resolved_mlflow_uri, Path(tmp) / "artifacts")
-    model = replace(model, threshold=0.02)
-    x = build_features(
-        frames,
-        frames.assets.select("asset_id").with_columns(t=frames.r15.get_column("bucket").max()),
-    )
-    with mlflow.start_run():
-        version = registry.log_risk_model(model, x)
-    registry.promote(version)
+    register_champion(settings, model, frames)
     with psycopg.connect(url) as conn:
         keys = {role: create_key(conn, f"{role}-stream", role)[1] for role in ROLES}
     with live_api(create_app(settings)) as base:

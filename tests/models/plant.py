@@ -55,3 +55,24 @@ def train_small_model(seed: int = 11, assets: int = 16, days: float = 45):
     sim, sink = small_plant(seed, assets, days)
     frames = frames_from(sink.messages, sim.registry())
     return fit_frames(frames), sim, sink, frames
+
+
+def register_champion(settings: Settings, model, frames, threshold: float = 0.02) -> str:
+    """Log `model` to the settings' MLflow store with a low alert threshold (so some assets
+    surely cross it in the last day and alerts open) and make it the champion."""
+    from dataclasses import replace
+
+    import mlflow
+
+    from models import registry
+    from models.features import build_features
+
+    registry.configure(settings.resolved_mlflow_uri, settings.data_dir / "artifacts")
+    x = build_features(
+        frames,
+        frames.assets.select("asset_id").with_columns(t=frames.r15.get_column("bucket").max()),
+    )
+    with mlflow.start_run():
+        version = registry.log_risk_model(replace(model, threshold=threshold), x)
+    registry.promote(version)
+    return version

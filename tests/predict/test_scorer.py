@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
-import mlflow
 import numpy as np
 import psycopg
 import pytest
 from pydantic import SecretStr
 
-from models import registry
 from precursor.core.settings import Settings
 from services.predict.scorer import Scorer
 from tests.conftest import drop_database, fresh_database
-from tests.models.plant import seed_database
+from tests.models.plant import register_champion, seed_database
 
 pytestmark = pytest.mark.slow
 
@@ -32,18 +27,7 @@ def plant(pg_server, tmp_path_factory, small_model):
         data_dir=tmp,
         mlflow_tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
     )
-    registry.configure(settings.resolved_mlflow_uri, Path(tmp) / "artifacts")
-    # A low threshold: some assets surely cross it in the last day, so alerts open.
-    model = replace(model, threshold=0.02)
-    from models.features import build_features
-
-    x = build_features(
-        frames,
-        frames.assets.select("asset_id").with_columns(t=frames.r15.get_column("bucket").max()),
-    )
-    with mlflow.start_run():
-        version = registry.log_risk_model(model, x)
-    registry.promote(version)
+    register_champion(settings, model, frames)
     yield settings, url
     drop_database(pg_server, url)
 

@@ -80,18 +80,15 @@ def run(args: argparse.Namespace) -> int:
 def _ingest_lag(metrics_url: str | None) -> dict:
     """Total consumer lag as ingest exports it, or why it is unknown."""
     import httpx
-    from prometheus_client.parser import text_string_to_metric_families
+
+    from precursor.core.metrics import scrape
 
     if not metrics_url:
         return {"consumer_lag": None, "error": "ingest exports no metrics"}
     try:
-        text = httpx.get(metrics_url, timeout=3).text
+        samples = scrape(metrics_url)
     except httpx.HTTPError as exc:
         return {"consumer_lag": None, "error": f"ingest metrics not reachable: {exc}"}
-    lag = sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "precursor_ingest_consumer_lag"
-        for s in family.samples
-    )
-    return {"consumer_lag": lag}
+    return {
+        "consumer_lag": sum(s.value for s in samples if s.name == "precursor_ingest_consumer_lag")
+    }

@@ -8,8 +8,8 @@ from psycopg.rows import dict_row
 from precursor.core.contracts import Incident, incident_row
 from precursor.core.errors import Conflict
 from services.api.analysis.kpis import kpis
-from services.api.champion import models_snapshot
 from services.api.deps import Caller, Conn, HseCaller
+from services.api.models_view import models_snapshot
 from services.api.params import AssetFilter, Limit, TimeWindow
 from services.api.schemas.common import ERRORS
 from services.api.schemas.operations import IncidentPublic, Kpis, Me, Models

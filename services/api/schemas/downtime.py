@@ -129,6 +129,4 @@ class RcaPublic(BaseModel):
     updated_at: datetime
 
 
-Shift = Literal["day", "night"]
-
 CauseNode.model_rebuild()
