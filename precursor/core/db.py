@@ -17,9 +17,16 @@ def database_url(settings: Settings) -> str:
 
 
 def open_pool(
-    settings: Settings, *, min_size: int = 1, max_size: int = 4, timeout: float = 10.0
+    settings: Settings,
+    *,
+    min_size: int = 1,
+    max_size: int = 4,
+    timeout: float = 10.0,
+    wait: bool = True,
 ) -> ConnectionPool:
-    """Open a pool and wait for its first connection; raise DatabaseUnavailable if it cannot."""
+    """Open a pool and wait for its first connection; raise DatabaseUnavailable if it cannot.
+    With wait=False the pool keeps connecting in the background instead (a server that must
+    stay up while the database is away), and checkouts give up after `timeout` seconds."""
     pool = ConnectionPool(
         database_url(settings),
         min_size=min_size,
@@ -29,7 +36,11 @@ def open_pool(
         # A restarted server leaves dead connections in the pool: check each on checkout.
         check=ConnectionPool.check_connection,
         name="precursor",
+        timeout=timeout,
     )
+    if not wait:
+        pool.open(wait=False)
+        return pool
     try:
         pool.open(wait=True, timeout=timeout)
     except PoolTimeout:

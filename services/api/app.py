@@ -3,7 +3,6 @@ the registry watcher; nothing connects at import time."""
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +15,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from precursor import __version__
 from precursor.core.db import database_url, open_pool
-from precursor.core.errors import DatabaseUnavailable
 from precursor.core.settings import Settings
 from services.api import errors
 from services.api.cache import ResponseCache
@@ -42,20 +40,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            app.state.pool = open_pool(settings, min_size=2, max_size=10, timeout=10)
-        except DatabaseUnavailable as exc:
-            logger.warning("%s: serving 503 until it is back", exc)
-            app.state.pool = None  # /readyz says so; the process stays up
+        # Not waiting: while the database is away the API stays up and answers 503, and the
+        # pool reconnects by itself when it is back.
+        app.state.pool = open_pool(settings, min_size=2, max_size=10, timeout=5, wait=False)
         app.state.hub = AlertHub(database_url(settings))
         app.state.hub.start()
-        # Everything loaded at start lives as long as the process: keep it out of the garbage
-        # collector's full passes, which otherwise stall every request for tens of ms.
-        gc.freeze()
         yield
         await app.state.hub.stop()
-        if app.state.pool is not None:
-            app.state.pool.close()
+        app.state.pool.close()
 
     app = FastAPI(
         title="Precursor",
