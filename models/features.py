@@ -66,22 +66,25 @@ class Frames:
 def _complete_series(
     keys: pl.DataFrame, by: list[str], start: str, grid_hi: pl.DataFrame, step: str, name: str
 ) -> pl.DataFrame:
-    """One row per step from each key's first time to the asset's last needed time."""
+    """One row per step from each key's first time to the asset's last needed time: each key's
+    rows contiguous and in time order, numbered by `_g` (one per key) and carrying the
+    key's first time as `_lo`."""
     spans = (
         keys.group_by(by)
         .agg(pl.col(name).min().alias("_lo"))
         .join(grid_hi, on="asset_id", how="inner")
     )
-    spans = spans.filter(pl.col("_lo") <= pl.col("_hi"))
+    spans = spans.filter(pl.col("_lo") <= pl.col("_hi")).with_row_index("_g")
     return (
         spans.with_columns(pl.datetime_ranges("_lo", "_hi", step).alias(name))
         .explode(name)
-        .drop("_lo", "_hi")
+        .drop("_hi")
     )
 
 
-def _rolling(col: str, k: int, over: list[str], fn: str = "sum") -> pl.Expr:
-    expr = pl.col(col)
+def _rolling(expr: pl.Expr | str, k: int, over: list[str], fn: str = "sum") -> pl.Expr:
+    if isinstance(expr, str):
+        expr = pl.col(expr)
     rolled = getattr(expr, f"rolling_{fn}")(k, min_samples=1)
     return rolled.over(over)
 
@@ -122,80 +125,102 @@ def running_buckets(dispatch: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
     return ok.sort("_i").get_column("_ok")
 
 
+# Assets whose rollup rows add up to this are featurised together: peak memory stays bounded
+# (about 1 KB per row) however large the plant, and no asset's features depend on the others'.
+CHUNK_ROWS = 200_000
+
+
 def signal_features(
     r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame
 ) -> pl.DataFrame:
     """Per tag and window, over the buckets the asset was running: mean, std, min, max, slope,
     last value, and scale-free versions against the asset's own running baseline.
     Returns long rows (asset_id, t, tag, stats...)."""
-    over = ["asset_id", "tag"]
+    sizes = r15.group_by("asset_id").len().sort("asset_id")
+    chunk = (sizes.get_column("len").cum_sum() - 1) // CHUNK_ROWS
+    parts = sizes.with_columns(chunk.alias("_c")).partition_by("_c", include_key=False)
+    out = []
+    for assets in parts or [sizes]:
+        ids = assets.get_column("asset_id")
+        mine = pl.col("asset_id").is_in(ids.implode())
+        out.append(
+            _signal_chunk(
+                r15.filter(mine), rday.filter(mine), grid.filter(mine), dispatch.filter(mine)
+            )
+        )
+    return pl.concat(out)
+
+
+def _signal_chunk(
+    r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame
+) -> pl.DataFrame:
+    """signal_features for a set of assets."""
+    keys = ["asset_id", "tag"]
+    over = ["_g"]  # one integer per series: far cheaper to partition by than the string keys
     hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
-    full = _complete_series(r15, over, "bucket", hi, "15m", "bucket")
+    full = _complete_series(r15, keys, "bucket", hi, "15m", "bucket")
     ran = full.select("asset_id", "bucket").unique()
     ran = ran.with_columns(running_buckets(dispatch, ran).alias("_ran"))
     r15 = r15.join(ran, on=["asset_id", "bucket"], how="inner").filter(pl.col("_ran")).drop("_ran")
-    s = (
-        full.join(r15, on=[*over, "bucket"], how="left")
-        .sort([*over, "bucket"])
-        .with_columns(
-            pl.col("n").fill_null(0),
-            pl.col("sum").fill_null(0.0),
-            pl.col("sumsq").fill_null(0.0),
-            pl.col("min").fill_null(float("inf")),
-            pl.col("max").fill_null(float("-inf")),
-            # x in hours from the series start; y the bucket mean, weight 1 where there is data
-            (
-                (pl.col("bucket") - pl.col("bucket").first().over(over)).dt.total_seconds() / 3600.0
-            ).alias("_x"),
-        )
-        .with_columns(
-            (pl.col("n") > 0).cast(pl.Float64).alias("_w"),
-            pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0).alias("_y"),
-        )
-        .with_columns(
-            (pl.col("_w") * pl.col("_x")).alias("_wx"),
-            (pl.col("_w") * pl.col("_x") ** 2).alias("_wxx"),
-            (pl.col("_y") * pl.col("_x")).alias("_wxy"),
-            pl.col("last").forward_fill(limit=WINDOWS["24h"]).over(over).alias("last"),
-        )
+    # `full` holds each series contiguously in time order, which is all `.over` needs:
+    # keeping that order is far cheaper than sorting by the string keys.
+    s = full.join(r15, on=[*keys, "bucket"], how="left", maintain_order="left").with_columns(
+        pl.col("n").fill_null(0),
+        pl.col("sum").fill_null(0.0),
+        pl.col("sumsq").fill_null(0.0),
+        pl.col("min").fill_null(float("inf")),
+        pl.col("max").fill_null(float("-inf")),
+        pl.col("last").forward_fill(limit=WINDOWS["24h"]).over(over),
+    )
+    # For slopes: x in hours from the series start; y the bucket mean, weight 1 where there
+    # is data. Every rolling sum is computed once, as a column.
+    x = (pl.col("bucket") - pl.col("_lo")).dt.total_seconds() / 3600.0
+    w = (pl.col("n") > 0).cast(pl.Float64)
+    y = pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0)
+    sums = {
+        "n": pl.col("n"), "sum": pl.col("sum"), "sumsq": pl.col("sumsq"),
+        "w": w, "wx": w * x, "y": y, "wxx": w * x**2, "xy": y * x,
+    }  # fmt: skip
+    s = s.select(
+        *keys,
+        "bucket",
+        "last",
+        *[
+            _rolling(e, k, over).alias(f"{c}@{name}")
+            for name, k in WINDOWS.items()
+            for c, e in sums.items()
+        ],
+        _rolling(pl.col("min"), WINDOWS["1h"], over, "min").alias("min_1h"),
+        _rolling(pl.col("max"), WINDOWS["1h"], over, "max").alias("max_1h"),
+    )
+    # Only the rows scored from here on: the bucket that ends at each grid time.
+    s = grid.with_columns((pl.col("t") - GRID).alias("bucket")).join(
+        s, on=["asset_id", "bucket"], how="inner"
     )
     exprs = []
-    for w, k in WINDOWS.items():
-        n = _rolling("n", k, over)
-        mean = _rolling("sum", k, over) / n
-        var = _rolling("sumsq", k, over) / n - mean**2
-        exprs += [
-            pl.when(n > 0).then(mean).alias(f"mean_{w}"),
-            pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias(f"std_{w}"),
-        ]
-        if w == "1h":
-            exprs += [
-                _rolling("min", k, over, "min").alias("min_1h"),
-                _rolling("max", k, over, "max").alias("max_1h"),
-            ]
-        s0, sx, sy = (_rolling(c, k, over) for c in ("_w", "_wx", "_y"))
-        sxx, sxy = _rolling("_wxx", k, over), _rolling("_wxy", k, over)
-        den = s0 * sxx - sx**2
-        exprs.append(
-            pl.when((s0 >= 3) & (den > 1e-9)).then((s0 * sxy - sx * sy) / den).alias(f"slope_{w}")
+    for name in WINDOWS:
+        n, s0, sx, sy, sxx, sxy = (
+            pl.col(f"{c}@{name}") for c in ("n", "w", "wx", "y", "wxx", "xy")
         )
-    s = s.with_columns(exprs).with_columns(
-        pl.when(pl.col("min_1h").is_infinite())
-        .then(None)
-        .otherwise(pl.col("min_1h"))
-        .alias("min_1h"),
-        pl.when(pl.col("max_1h").is_infinite())
-        .then(None)
-        .otherwise(pl.col("max_1h"))
-        .alias("max_1h"),
-    )
+        mean = pl.col(f"sum@{name}") / n
+        var = pl.col(f"sumsq@{name}") / n - mean**2
+        den = s0 * sxx - sx**2
+        exprs += [
+            pl.when(n > 0).then(mean).alias(f"mean_{name}"),
+            pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias(f"std_{name}"),
+            pl.when((s0 >= 3) & (den > 1e-9))
+            .then((s0 * sxy - sx * sy) / den)
+            .alias(f"slope_{name}"),
+        ]
+    exprs += [
+        pl.when(pl.col(c).is_infinite()).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("min_1h", "max_1h")
+    ]
+    s = s.with_columns(exprs)
 
     base = _baseline(rday, grid)
-    out = (
-        grid.with_columns((pl.col("t") - GRID).alias("bucket"))
-        .join(s, on=["asset_id", "bucket"], how="inner")
-        .with_columns((pl.col("t") - GRID).dt.truncate("1d").alias("_day"))
-        .join(base, on=["asset_id", "tag", "_day"], how="left")
+    out = s.with_columns((pl.col("t") - GRID).dt.truncate("1d").alias("_day")).join(
+        base, on=["asset_id", "tag", "_day"], how="left"
     )
     floor = pl.max_horizontal(pl.col("_bstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
     out = out.with_columns(
@@ -209,25 +234,27 @@ def signal_features(
 
 def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     """Mean and std of each tag over days D-8..D-2, keyed by D (the day of t's last bucket)."""
-    over = ["asset_id", "tag"]
+    keys = ["asset_id", "tag"]
     hi = grid.group_by("asset_id").agg(
         ((pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)).alias(
             "_hi"
         )
     )
-    full = _complete_series(rday, over, "day", hi, "1d", "day")
+    full = _complete_series(rday, keys, "day", hi, "1d", "day")
     d = (
-        full.join(rday, on=[*over, "day"], how="left")
-        .sort([*over, "day"])
+        full.join(rday, on=[*keys, "day"], how="left", maintain_order="left")
         .with_columns(
             pl.col("n").fill_null(0), pl.col("sum").fill_null(0.0), pl.col("sumsq").fill_null(0.0)
         )
+        .with_columns(
+            _rolling(c, BASELINE_DAYS, ["_g"]).alias(f"{c}@7d") for c in ("n", "sum", "sumsq")
+        )
     )
-    n = _rolling("n", BASELINE_DAYS, over)
-    mean = _rolling("sum", BASELINE_DAYS, over) / n
-    var = _rolling("sumsq", BASELINE_DAYS, over) / n - mean**2
+    n = pl.col("n@7d")
+    mean = pl.col("sum@7d") / n
+    var = pl.col("sumsq@7d") / n - mean**2
     return d.select(
-        *over,
+        *keys,
         (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
         pl.when(n > 0).then(mean).alias("_bmean"),
         pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias("_bstd"),

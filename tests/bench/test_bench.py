@@ -57,3 +57,18 @@ def test_bench_api_json_reports_latency_both_ways_without_errors() -> None:
     assert 0 < figures["api_peak_rss_mb"] < 24 * 1024
     expected = figures["requests_per_s"] / figures["uncached_requests_per_s"]
     assert figures["ratio_cached_vs_uncached_rps"] == pytest.approx(expected, rel=0.02)
+
+
+def test_bench_score_json_reports_times_and_the_scoring_process_rss() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "precursor", "bench", "score", "--assets", "100", "--json"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["assets"] == 100 and 0 < figures["scored_rows"] <= 100
+    assert figures["explained_rows"] == 10
+    parts = figures["features_s"] + figures["predict_s"] + figures["explain_s"]
+    assert figures["total_s"] == pytest.approx(parts, abs=0.003)
+    assert 0 < figures["peak_rss_mb"] < 24 * 1024
