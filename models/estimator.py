@@ -1,4 +1,4 @@
-"""The risk model: LightGBM with early stopping, isotonic calibration, per-signal explanations."""
+"""The risk model: LightGBM with early stopping, Platt calibration, per-signal explanations."""
 
 from __future__ import annotations
 
@@ -127,13 +127,9 @@ class RiskModel:
         out = []
         for row in summed:
             order = np.argsort(-row)[:top]
-            out.append(
-                [
-                    {"signal": names[j], "contribution": round(float(row[j]), 4)}
-                    for j in order
-                    if row[j] > 0
-                ]
-            )
+            # Rounded first, so that a contribution too small to show is not shown as 0.
+            shown = [(names[j], round(float(row[j]), 4)) for j in order]
+            out.append([{"signal": s, "contribution": c} for s, c in shown if c > 0])
         return out
 
     # -- persistence ---------------------------------------------------------------------------
@@ -177,7 +173,10 @@ class RiskModel:
 
 def monotone(feature: str) -> int:
     """+1 where more must never mean less risk: the largest deviation over an asset's tags, how
-    many tags deviate, how many alarms fired. Domain knowledge where incidents are few."""
+    many tags deviate, how many alarms fired, how far a drive runs beyond its load. Domain
+    knowledge where incidents are few."""
+    if ".excess_z_" in feature:
+        return 1
     if feature.startswith("agg.") and (feature.endswith("_max") or ".tags_" in feature):
         return 1
     return 1 if feature.startswith("alarm.") else 0

@@ -82,7 +82,7 @@ def evaluate(
     by_asset: dict[str, list[Alert]] = {}
     for a in alerts:
         by_asset.setdefault(a.asset_id, []).append(a)
-    leads, precursor_warned, precursor_total = [], 0, 0
+    leads, precursor_warned, precursor_total, available = [], 0, 0, []
     has_truth = "precursor" in window.columns
     for row in window.iter_rows(named=True):
         ts = row["ts"]
@@ -100,6 +100,8 @@ def evaluate(
         if has_truth and row["precursor"]:
             precursor_total += 1
             precursor_warned += best is not None and best >= 1.0
+            if row.get("onset") is not None:
+                available.append((ts - row["onset"]).total_seconds() / 3600)
     warned = [lead for lead in leads if lead is not None and lead >= 1.0]
     opened = [a for a in alerts if start <= a.opened_at <= end]
     inc_times: dict[str, list[datetime]] = {}
@@ -127,6 +129,8 @@ def evaluate(
         out["recall_at_1h_precursor"] = (
             precursor_warned / precursor_total if precursor_total else None
         )
+        # The most lead any detector could have had: from the precursor's onset to the incident.
+        out["median_available_lead_h"] = float(np.median(available)) if available else None
     if rows is not None and rows.height and rows.get_column("label").sum() > 0:
         out["pr_auc"] = float(
             average_precision_score(

@@ -32,8 +32,13 @@ SIGNAL_STATS = (
 # so that evidence learnt on one asset carries to another (absolute levels identify assets).
 MODEL_STATS = (
     "z_1h", "z_6h", "z_24h", "slope_z_1h", "slope_z_6h", "slope_z_24h",
-    "std_ratio_1h", "std_ratio_24h", "range_z_1h",
+    "std_ratio_1h", "std_ratio_24h", "range_z_1h", *(f"excess_z_{w}" for w in ("1h", "6h")),
 )  # fmt: skip
+# Tags for how hard an asset is driven, and tags for what it moves (one per asset). A drive
+# deviating further than the throughput explains is the signature of overload and choking
+# (specific energy, in mining terms), and it is hidden when the load falls as the drive rises.
+DRIVE_TAGS = ("motor_current_a",)
+THROUGHPUT_TAGS = ("load_tph", "feed_rate_tph", "flow_m3_h", "mill_load_pct", "load_t", "payload_t")
 # Across an asset's tags: the strongest deviation up and down, whatever the tag (kinds have
 # different tags). Signed, because a restart's still-cold temperatures read far *below*
 # normal, while most precursors (heat, current, vibration) read above it.
@@ -270,6 +275,7 @@ def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
     tags = long.get_column("tag").unique().to_list()
     names = {f"{stat}_{tag}": f"sig.{tag}.{stat}" for stat in SIGNAL_STATS for tag in tags}
     wide = wide.rename({c: names[c] for c in wide.columns if c in names})
+    wide = wide.with_columns(_excess(wide.columns))
     agg = long.group_by("asset_id", "t").agg(
         [pl.col(stat).max().alias(f"agg.{stat}_max") for stat in AGGREGATES]
         + [pl.col(stat).min().alias(f"agg.{stat}_min") for stat in AGGREGATES]
@@ -280,6 +286,18 @@ def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
         ]
     )
     return wide.join(agg, on=["asset_id", "t"], how="left")
+
+
+def _excess(columns: list[str]) -> list[pl.Expr]:
+    """sig.<drive>.excess_z_<w>: the drive tag's z minus the asset's throughput tag's z."""
+    out = []
+    for w in ("1h", "6h"):
+        load = [f"sig.{tag}.z_{w}" for tag in THROUGHPUT_TAGS if f"sig.{tag}.z_{w}" in columns]
+        for tag in DRIVE_TAGS:
+            if load and f"sig.{tag}.z_{w}" in columns:
+                excess = pl.col(f"sig.{tag}.z_{w}") - pl.coalesce(load)
+                out.append(excess.alias(f"sig.{tag}.excess_z_{w}"))
+    return out
 
 
 def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:

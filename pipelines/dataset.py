@@ -90,8 +90,8 @@ class Dataset:
         return self.frames.assets.select("asset_id", "criticality")
 
 
-def read_truth(path: Path | None) -> dict[str, bool]:
-    """Incident ref -> whether the simulator gave it a precursor."""
+def read_truth(path: Path | None) -> dict[str, str | None]:
+    """Incident ref -> when the simulator started its precursor (RFC 3339), None for none."""
     if path is None or not Path(path).exists():
         return {}
     out = {}
@@ -101,8 +101,21 @@ def read_truth(path: Path | None) -> dict[str, bool]:
             continue
         ref = rec.get("event_id") or rec.get("incident_id")
         if ref and rec.get("precursor") != "unknown":
-            out[ref] = rec.get("precursor_onset") is not None
+            out[ref] = rec.get("precursor_onset")
     return out
+
+
+def with_truth(incident_rows: pl.DataFrame, known: dict[str, str | None]) -> pl.DataFrame:
+    """Add `precursor` (did the incident have one; null when unknown) and `onset` (when it
+    began) from the ground truth."""
+    refs = pl.col("ref")
+    onset = refs.replace_strict(
+        {k: v for k, v in known.items() if v is not None}, default=None, return_dtype=pl.String
+    )
+    return incident_rows.with_columns(
+        pl.when(refs.is_in(list(known))).then(onset.is_not_null()).alias("precursor"),
+        onset.str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_zone="UTC").alias("onset"),
+    )
 
 
 def load_dataset(
@@ -124,12 +137,7 @@ def load_dataset(
     assets = frames.assets.get_column("asset_id").to_list()
     grid = make_grid(assets, windows.start, hi - horizon, frames.dispatch)
     incident_rows = find_incidents(frames.dispatch, frames.incidents, hi, min_downtime)
-    known = read_truth(truth)
-    incident_rows = incident_rows.with_columns(
-        pl.col("ref")
-        .replace_strict(known, default=None, return_dtype=pl.Boolean)
-        .alias("precursor")
-    )
+    incident_rows = with_truth(incident_rows, read_truth(truth))
     # People's verdicts on alerts label training rows, but never count as incidents to find:
     # the backtest judges the model on what the plant recorded.
     extra = outcome_incidents(load_outcomes(conn), hi, horizon)

@@ -21,6 +21,7 @@ KEYS = (
     "alerts",
     "false_alerts",
     "incidents_with_precursor",
+    "median_available_lead_h",
 )
 
 

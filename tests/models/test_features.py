@@ -196,3 +196,21 @@ def test_dispatch_features_for_an_asset_that_never_went_down() -> None:
     assert row["disp.down_min_24h"] == 0.0
     assert row["disp.h_since_maintenance"] == pytest.approx(10.0)
     assert row["disp.run_h"] == pytest.approx(6.0)
+
+
+def test_drive_excess_is_the_current_deviation_beyond_the_load_deviation() -> None:
+    """Current up 4 sigma while the load fell 1 sigma: 5 sigma more than the load explains."""
+    from models.features import SIGNAL_STATS, widen_signals
+
+    t = GRID_TIMES[0]
+    base = {stat: 0.0 for stat in SIGNAL_STATS}
+    long = pl.DataFrame(
+        [
+            {"asset_id": "CV-01", "t": t, "tag": "motor_current_a", **base, "z_1h": 4.0},
+            {"asset_id": "CV-01", "t": t, "tag": "load_tph", **base, "z_1h": -1.0},
+            {"asset_id": "VB-01", "t": t, "tag": "motor_current_a", **base, "z_1h": 2.0},
+        ]
+    )
+    wide = widen_signals(long).sort("asset_id")
+    assert wide.get_column("sig.motor_current_a.excess_z_1h").to_list() == [5.0, None]
+    assert wide.get_column("sig.motor_current_a.excess_z_6h").to_list() == [0.0, None]

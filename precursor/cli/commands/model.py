@@ -15,6 +15,7 @@ ROWS = [
     ("recall_at_1h_precursor", "  with a precursor", "{:.2f}"),
     ("median_lead_h", "median lead (h)", "{:.1f}"),
     ("p10_lead_h", "p10 lead (h)", "{:.1f}"),
+    ("median_available_lead_h", "  most possible (h)", "{:.1f}"),
     ("false_alerts_per_asset_week", "false alerts / asset-week", "{:.2f}"),
     ("alerts_per_shift", "alerts / shift", "{:.2f}"),
     ("pr_auc", "PR-AUC (rows)", "{:.3f}"),
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train, evaluate and register a risk model (MLflow)",
         description="Time-ordered train / validation / test split with "
-        "horizon-long gaps; LightGBM with early stopping; isotonic calibration; "
+        "horizon-long gaps; LightGBM with early stopping; Platt calibration; "
         "alert threshold chosen on validation to meet the alert budget; one MLflow "
         "run; registered as precursor-risk; `champion` moves only to a better model.",
     )
