@@ -16,11 +16,11 @@ import orjson
 from tqdm import tqdm
 
 from models.rating import RiskMatrix
-from pipelines.bench.environment import bench_environment, peak_rss_mb
+from pipelines.bench.environment import bench_environment
 from precursor.core import db
 from precursor.core.errors import PrecursorError
 from precursor.core.metrics import scrape
-from precursor.core.runtime.processes import free_port, wait_until
+from precursor.core.runtime.processes import free_port, peak_rss_mb, wait_until
 from precursor.core.settings import Settings
 from services.api.keys import create_key
 

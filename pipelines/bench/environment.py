@@ -53,12 +53,3 @@ def bench_environment(settings: Settings) -> Iterator[BenchEnv]:
         finally:
             broker.stop()
             pg.stop()
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The kernel's resident-set high-water mark of a live process."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")

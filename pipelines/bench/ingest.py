@@ -13,11 +13,11 @@ import httpx
 import orjson
 from tqdm import tqdm
 
-from pipelines.bench.environment import BenchEnv, bench_environment, peak_rss_mb
+from pipelines.bench.environment import BenchEnv, bench_environment
 from precursor.core.errors import PrecursorError
 from precursor.core.kafka import make_producer
 from precursor.core.metrics import scrape
-from precursor.core.runtime.processes import free_port, stop_process
+from precursor.core.runtime.processes import free_port, peak_rss_mb, stop_process
 from precursor.core.settings import Settings
 from services.ingest.sinks import SPECS, TableWriter
 

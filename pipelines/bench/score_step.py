@@ -9,7 +9,6 @@ RSS.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from datetime import datetime
@@ -20,7 +19,7 @@ import polars as pl
 
 from models.estimator import RiskModel
 from models.features import Frames, build_features, scoring_grid
-from pipelines.bench.environment import peak_rss_mb
+from precursor.core.runtime.processes import peak_rss_mb
 
 FRAME_NAMES = ("r15", "rday", "alarms", "dispatch", "incidents", "assets")
 BASE_ASSETS = 40
@@ -78,8 +77,7 @@ def measure(directory: Path, t: datetime, assets: int) -> dict:
         "features": len(model.features),
         **steady,
         "first_step_total_s": first["total_s"],
-        # VmHWM, not getrusage: a forked child's ru_maxrss starts at its parent's size.
-        "peak_rss_mb": round(peak_rss_mb(os.getpid()), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "goal": {"total_s_max": 1.0, "peak_rss_mb_max": 1024},
     }
 

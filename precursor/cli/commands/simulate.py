@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pipelines.simulate.run import DEFAULT_START, SimConfig, Simulation, write_jsonl
     from pipelines.simulate.sinks import FileSink, KafkaSink
+    from precursor.core.runtime.processes import peak_rss_mb
 
     mode, directory = destination(args.to)
     config = SimConfig(
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
                     "samples": config.samples_per_asset * sum(tags.values()),
                     "emit_s": round(elapsed, 3),
                     "ground_truth": str(truth_path),
+                    "peak_rss_mb": round(peak_rss_mb(), 1),
                 }
             )
         )

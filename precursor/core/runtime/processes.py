@@ -60,3 +60,13 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
             proc.kill()
             proc.wait(5)
     return proc.returncode
+
+
+def peak_rss_mb(pid: int | None = None) -> float:
+    """The kernel's resident-set high-water mark (VmHWM) of a live process, this one by default.
+    Not getrusage: a child's ru_maxrss starts at its parent's size (fork / vfork + exec)."""
+    with open(f"/proc/{pid or 'self'}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
