@@ -18,6 +18,10 @@ GRID = timedelta(minutes=15)
 WINDOWS = {"1h": 4, "6h": 24, "24h": 96}  # in 15-min buckets
 BASELINE_DAYS = 7
 BASELINE_LAG_DAYS = 2  # baseline = days D-8 .. D-2 for t in day D: a slow creep stays out of it
+# What features at t read: 15-min rollups of the longest window (plus the bucket t falls in)
+# and the daily rollups of the baseline days (plus t's own day).
+SIGNAL_LOOKBACK = timedelta(hours=24) + GRID
+DAILY_LOOKBACK = timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS + 1)
 CAP_HOURS = 720.0  # "hours since" features saturate at 30 days
 MIN_DOWNTIME_S = 1800
 ALARM_KINDS = ("HI", "HIHI", "LO", "LOLO", "TRIP", "DEV", "FAULT")
@@ -87,9 +91,7 @@ def _complete_series(
     )
 
 
-def _rolling(expr: pl.Expr | str, k: int, over: list[str], fn: str = "sum") -> pl.Expr:
-    if isinstance(expr, str):
-        expr = pl.col(expr)
+def _rolling(expr: pl.Expr, k: int, over: list[str], fn: str = "sum") -> pl.Expr:
     rolled = getattr(expr, f"rolling_{fn}")(k, min_samples=1)
     return rolled.over(over)
 
@@ -252,7 +254,8 @@ def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
             pl.col("n").fill_null(0), pl.col("sum").fill_null(0.0), pl.col("sumsq").fill_null(0.0)
         )
         .with_columns(
-            _rolling(c, BASELINE_DAYS, ["_g"]).alias(f"{c}@7d") for c in ("n", "sum", "sumsq")
+            _rolling(pl.col(c), BASELINE_DAYS, ["_g"]).alias(f"{c}@7d")
+            for c in ("n", "sum", "sumsq")
         )
     )
     n = pl.col("n@7d")
@@ -320,7 +323,7 @@ def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     s = s.with_columns(pl.col(k).fill_null(0.0) for k in (*ALARM_KINDS, "all"))
     s = s.with_columns(
         [
-            _rolling(k, n, ["asset_id"]).alias(f"alarm.{k}.{w}")
+            _rolling(pl.col(k), n, ["asset_id"]).alias(f"alarm.{k}.{w}")
             for k in (*ALARM_KINDS, "all")
             for w, n in WINDOWS.items()
         ]

@@ -11,12 +11,12 @@ import json
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, Frames
+from models.features import DAILY_LOOKBACK, SIGNAL_LOOKBACK, Frames
 from pipelines.bench.score_step import BASE_ASSETS, FRAME_NAMES
 from pipelines.simulate.frames import Collect, frames_from
 from pipelines.simulate.run import SimConfig, Simulation
@@ -26,12 +26,10 @@ from pipelines.train import fit_frames
 def live_frames(frames: Frames, t: datetime) -> Frames:
     """What live scoring reads at t: the last day of 15-min rollups and alarms, the daily
     rollups of the baseline days, the event history."""
-    r15_from = t - timedelta(hours=24, minutes=15)
+    r15_from = t - SIGNAL_LOOKBACK
     return Frames(
         frames.r15.filter(pl.col("bucket") >= r15_from),
-        frames.rday.filter(
-            pl.col("day") >= t - timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS + 1)
-        ),
+        frames.rday.filter(pl.col("day") >= t - DAILY_LOOKBACK),
         frames.alarms.filter(pl.col("ts") >= r15_from),
         frames.dispatch,
         frames.incidents,

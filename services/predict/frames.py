@@ -9,7 +9,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, Frames
+from models.features import DAILY_LOOKBACK, SIGNAL_LOOKBACK, Frames
 
 # Event history live scoring reads: the longest feature lookback (30 days) plus a margin.
 EVENT_LOOKBACK = timedelta(days=31)
@@ -49,10 +49,8 @@ def _us(col: str, alias: str | None = None) -> str:
 
 def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Frames:
     """Everything needed for features at grid times in [start, end]."""
-    r15_from = start - timedelta(hours=24, minutes=15)
-    day_from = (start - timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS + 1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    r15_from = start - SIGNAL_LOOKBACK
+    day_from = (start - DAILY_LOOKBACK).replace(hour=0, minute=0, second=0, microsecond=0)
     ev_from = start - EVENT_LOOKBACK
     p = {
         "r15_from": r15_from,

@@ -12,14 +12,19 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def test_bench_ingest_json_reports_ratios_and_exact_rows() -> None:
+def _bench(*args: str) -> dict:
+    """Run `precursor bench ARGS --json` outside any stack and return its figures."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
     result = subprocess.run(
-        [sys.executable, "-m", "precursor", "bench", "ingest", "--samples", "20000", "--json"],
+        [sys.executable, "-m", "precursor", "bench", *args, "--json"],
         capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_bench_ingest_json_reports_ratios_and_exact_rows() -> None:
+    figures = _bench("ingest", "--samples", "20000")
     assert figures["samples"] == 20_000 and figures["rows_stored_exactly"] is True
     for key in ("copy_on_conflict_rows_per_s", "copy_plain_rows_per_s", "ingest_rows_per_s",
                 "ingest_peak_rss_mb"):  # fmt: skip
@@ -29,27 +34,13 @@ def test_bench_ingest_json_reports_ratios_and_exact_rows() -> None:
 
 
 def test_bench_simulate_json_reports_rate_and_rss() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "precursor", "bench", "simulate", "--assets", "4", "--days", "2",
-         "--json"],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = _bench("simulate", "--assets", "4", "--days", "2")
     assert figures["samples"] > 0 and figures["samples_per_s"] > 0
     assert 0 < figures["peak_rss_mb"] < 24 * 1024
 
 
 def test_bench_api_json_reports_latency_both_ways_without_errors() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "precursor", "bench", "api", "--assets", "20", "--days", "2",
-         "--clients", "4", "--requests", "200", "--json"],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = _bench("api", "--assets", "20", "--days", "2", "--clients", "4", "--requests", "200")
     assert figures["risk_scores"] == 20 * 2 * 96 and figures["alerts"] == 60
     assert figures["errors"] == 0 and figures["uncached_errors"] == 0
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
@@ -60,13 +51,7 @@ def test_bench_api_json_reports_latency_both_ways_without_errors() -> None:
 
 
 def test_bench_score_json_reports_times_and_the_scoring_process_rss() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "precursor", "bench", "score", "--assets", "100", "--json"],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = _bench("score", "--assets", "100")
     assert figures["assets"] == 100 and 0 < figures["scored_rows"] <= 100
     assert figures["explained_rows"] == 10
     parts = figures["features_s"] + figures["predict_s"] + figures["explain_s"]
