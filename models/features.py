@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import polars as pl
 
+from models import diurnal
 from models.shifts import DAY_SHIFT_HOURS
 
 GRID = timedelta(minutes=15)
@@ -57,7 +58,7 @@ class Frames:
     """The inputs of feature building, as loaded from the database (or built in a test).
 
     r15:       asset_id, tag, bucket, n, sum, sumsq, min, max, last
-    rday:      asset_id, tag, day, n, sum, sumsq
+    rday:      asset_id, tag, day, n, sum, sumsq, and diurnal.TERMS
     alarms:    asset_id, ts, kind, state
     dispatch:  asset_id, ts, event_id, state, planned, crew
     incidents: asset_id, ts, severity
@@ -229,18 +230,36 @@ def _signal_chunk(
     out = s.with_columns((pl.col("t") - GRID).dt.truncate("1d").alias("_day")).join(
         base, on=["asset_id", "tag", "_day"], how="left"
     )
+    # Levels and slopes are judged against the asset's daily cycle at that time of day;
+    # spreads against its plain spread (a cycle is part of what a spread measures).
     floor = pl.max_horizontal(pl.col("_bstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
+    rfloor = pl.max_horizontal(pl.col("_rstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
+    spans = {name: k * GRID for name, k in WINDOWS.items()}
     out = out.with_columns(
-        [((pl.col(f"mean_{w}") - pl.col("_bmean")) / floor).alias(f"z_{w}") for w in WINDOWS]
-        + [(pl.col(f"slope_{w}") / floor).alias(f"slope_z_{w}") for w in WINDOWS]
+        [
+            ((pl.col(f"mean_{w}") - diurnal.window_level(pl.col("t"), span)) / rfloor).alias(
+                f"z_{w}"
+            )
+            for w, span in spans.items()
+        ]
+        + [
+            ((pl.col(f"slope_{w}") - diurnal.window_slope(pl.col("t"), span)) / rfloor).alias(
+                f"slope_z_{w}"
+            )
+            for w, span in spans.items()
+        ]
         + [(pl.col(f"std_{w}") / floor).alias(f"std_ratio_{w}") for w in ("1h", "24h")]
         + [((pl.col("max_1h") - pl.col("min_1h")) / floor).alias("range_z_1h")]
     )
     return out.select("asset_id", "t", "tag", *SIGNAL_STATS)
 
 
+SUMS = ("n", "sum", "sumsq", *diurnal.TERMS)  # the daily rollup's sums
+
+
 def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """Mean and std of each tag over days D-8..D-2, keyed by D (the day of t's last bucket)."""
+    """Each tag over days D-8..D-2, keyed by D (the day of t's last bucket): its mean and std,
+    and its daily cycle (diurnal.fit)."""
     keys = ["asset_id", "tag"]
     hi = grid.group_by("asset_id").agg(
         ((pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)).alias(
@@ -250,22 +269,25 @@ def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     full = _complete_series(rday, keys, "day", hi, "1d", "day")
     d = (
         full.join(rday, on=[*keys, "day"], how="left", maintain_order="left")
-        .with_columns(
-            pl.col("n").fill_null(0), pl.col("sum").fill_null(0.0), pl.col("sumsq").fill_null(0.0)
-        )
-        .with_columns(
-            _rolling(pl.col(c), BASELINE_DAYS, ["_g"]).alias(f"{c}@7d")
-            for c in ("n", "sum", "sumsq")
+        .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in SUMS)
+        .select(
+            *keys,
+            (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
+            *[_rolling(pl.col(c), BASELINE_DAYS, ["_g"]) for c in SUMS],
         )
     )
-    n = pl.col("n@7d")
-    mean = pl.col("sum@7d") / n
-    var = pl.col("sumsq@7d") / n - mean**2
-    return d.select(
+    n = pl.col("n")
+    mean = pl.col("sum") / n
+    var = pl.col("sumsq") / n - mean**2
+    return diurnal.fit(d).select(
         *keys,
-        (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
+        "_day",
         pl.when(n > 0).then(mean).alias("_bmean"),
         pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias("_bstd"),
+        "_b0",
+        "_b1",
+        "_b2",
+        "_rstd",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from models import diurnal
 from models.features import Frames, running_buckets
 from pipelines.simulate.sinks import STREAMS
 
@@ -62,9 +63,12 @@ def rollups(samples: pl.DataFrame, dispatch: pl.DataFrame) -> tuple[pl.DataFrame
     rday = (
         r15.join(keys, on=["asset_id", "bucket"])
         .filter(pl.col("_ran"))
-        .with_columns(pl.col("bucket").dt.truncate("1d").alias("day"))
+        .with_columns(
+            pl.col("bucket").dt.truncate("1d").alias("day"),
+            *diurnal.bucket_terms(pl.col("bucket"), pl.col("n"), pl.col("sum")),
+        )
         .group_by("asset_id", "tag", "day")
-        .agg(pl.col("n").sum(), pl.col("sum").sum(), pl.col("sumsq").sum())
+        .agg(pl.col("n", "sum", "sumsq", *diurnal.TERMS).sum())
     )
     return r15, rday
 

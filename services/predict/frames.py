@@ -9,6 +9,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
+from models import diurnal
 from models.features import DAILY_LOOKBACK, SIGNAL_LOOKBACK, Frames
 
 # Event history live scoring reads: the longest feature lookback (30 days) plus a margin.
@@ -80,11 +81,19 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     )
     rday = read_frame(
         conn,
-        f"SELECT asset_id, tag, {_us('day')}, n, sum, sumsq FROM signal_rollup_1d "
-        "WHERE day >= {day_from} AND day < {end}",
+        f"SELECT asset_id, tag, {_us('day')}, n, sum, sumsq, {', '.join(diurnal.TERMS)} "
+        "FROM signal_rollup_1d WHERE day >= {day_from} AND day < {end}",
         p,
         ("day",),
-        {"asset_id": s, "tag": s, "day": i64, "n": i64, "sum": f64, "sumsq": f64},
+        {
+            "asset_id": s,
+            "tag": s,
+            "day": i64,
+            "n": i64,
+            "sum": f64,
+            "sumsq": f64,
+            **dict.fromkeys(diurnal.TERMS, f64),
+        },
     )
     alarms = read_frame(
         conn,

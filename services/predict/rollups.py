@@ -6,6 +6,8 @@ import logging
 
 import psycopg
 
+from models import diurnal
+
 logger = logging.getLogger(__name__)
 
 # Each marked (asset, bucket) is recomputed whole from raw samples: an index range scan on
@@ -45,7 +47,8 @@ FROM (SELECT DISTINCT asset_id, date_trunc('day', bucket, 'UTC') AS day FROM d) 
 # States are re-derived from dispatch_events at every refresh, so late events are honoured.
 _REFRESH_1D = """
 WITH k AS (
-    SELECT DISTINCT asset_id, day FROM unnest(%s::text[], %s::timestamptz[]) AS k(asset_id, day)
+    SELECT DISTINCT asset_id, day
+    FROM unnest(%(assets)s::text[], %(days)s::timestamptz[]) AS k(asset_id, day)
 ), gone AS (
     DELETE FROM signal_rollup_1d r USING k WHERE r.asset_id = k.asset_id AND r.day = k.day
 ), b AS (
@@ -61,13 +64,23 @@ WITH k AS (
                       WHERE d.asset_id = b.asset_id AND d.ts > b.bucket
                         AND d.ts < b.bucket + interval '15 minutes')
 )
-INSERT INTO signal_rollup_1d AS r (asset_id, tag, day, n, sum, sumsq, min, max)
-SELECT x.asset_id, x.tag, running.day, sum(x.n), sum(x.sum), sum(x.sumsq), min(x.min), max(x.max)
+INSERT INTO signal_rollup_1d AS r
+    (asset_id, tag, day, n, sum, sumsq, min, max, nc, ns, ncc, nss, ncs, sc, ss)
+SELECT x.asset_id, x.tag, running.day, sum(x.n), sum(x.sum), sum(x.sumsq), min(x.min), max(x.max),
+       sum(x.n * h.c), sum(x.n * h.s), sum(x.n * h.c * h.c), sum(x.n * h.s * h.s),
+       sum(x.n * h.c * h.s), sum(x.sum * h.c), sum(x.sum * h.s)
 FROM running JOIN signal_rollup_15m x ON x.asset_id = running.asset_id AND x.bucket = running.bucket
+-- The daily-cycle terms of models/diurnal.py: the bucket midpoint's time of day as an angle.
+CROSS JOIN LATERAL (
+    SELECT cos(a) AS c, sin(a) AS s
+    FROM (SELECT 2 * pi() * (extract(epoch FROM x.bucket - running.day)::double precision
+                             + %(mid)s) / 86400.0 AS a) AS q
+) AS h
 GROUP BY x.asset_id, x.tag, running.day
 ON CONFLICT (asset_id, tag, day) DO UPDATE SET
     n = EXCLUDED.n, sum = EXCLUDED.sum, sumsq = EXCLUDED.sumsq, min = EXCLUDED.min,
-    max = EXCLUDED.max
+    max = EXCLUDED.max, nc = EXCLUDED.nc, ns = EXCLUDED.ns, ncc = EXCLUDED.ncc,
+    nss = EXCLUDED.nss, ncs = EXCLUDED.ncs, sc = EXCLUDED.sc, ss = EXCLUDED.ss
 """
 
 
@@ -78,7 +91,9 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
         with conn.transaction():
             taken, assets, days = conn.execute(_REFRESH_15M, {"limit": chunk}).fetchone()
             if assets:
-                conn.execute(_REFRESH_1D, (assets, days))
+                conn.execute(
+                    _REFRESH_1D, {"assets": assets, "days": days, "mid": diurnal.BUCKET_MID_S}
+                )
         done += taken
         if taken < chunk:
             break

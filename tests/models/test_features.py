@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models import diurnal
 from models.features import Frames, build_features, scoring_grid
 from pipelines.simulate.frames import frames_from, rollups, samples_frame
 from services.predict.frames import data_span, load_frames
@@ -119,8 +120,9 @@ def test_database_rollups_equal_rollups_from_raw_samples(seeded: str) -> None:
     got_d = db.rday.sort(dkey)
     want_d = FRAMES.rday.filter(pl.col("day") >= got_d.get_column("day").min()).sort(dkey)
     assert got_d.height == want_d.height > 0
-    for col in ("n", "sum", "sumsq"):
-        assert np.allclose(got_d.get_column(col).to_numpy(), want_d.get_column(col).to_numpy())
+    for col in ("n", "sum", "sumsq", *diurnal.TERMS):
+        got_c, want_c = got_d.get_column(col).to_numpy(), want_d.get_column(col).to_numpy()
+        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
 
 
 def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
