@@ -16,7 +16,7 @@ class RiskMatrix:
     likelihood 4, at 2 p* likelihood 5. The rating of likelihood x consequence (1-25) is low
     below `medium_at`, medium below `high_at`, high below `critical_at`, else critical."""
 
-    bands: tuple[float, float, float, float] = (0.25, 0.5, 1.0, 2.0)  # lower bounds of L2..L5
+    bands: tuple[float, float, float, float] = (0.6, 0.8, 1.0, 2.0)  # lower bounds of L2..L5
     medium_at: int = 5
     high_at: int = 10
     critical_at: int = 20

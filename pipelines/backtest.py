@@ -8,8 +8,8 @@ from pathlib import Path
 import mlflow
 
 from models import registry
-from pipelines.dataset import Windows, load_dataset
-from pipelines.evaluate import baselines, model_metrics
+from pipelines.dataset import Windows, load_dataset, scored
+from pipelines.evaluate import baselines, window_metrics
 from pipelines.train import _log_metrics, prepare
 from precursor.core import db
 from precursor.core.errors import PrecursorError
@@ -41,9 +41,12 @@ def run_backtest(
         )
     x_train, x_valid, x_test = prepare(ds, quiet)
     policy = replace(policy_from(settings), horizon=horizon)
-    result = model_metrics(ds, model, x_test, policy)
+    test_scored = scored(ds, x_test, model.predict(x_test))
+    result = window_metrics(ds, test_scored, model.threshold, policy)
     budget = model.info.get("budget", 0.5)
-    result["baselines"] = baselines(ds, x_train, x_valid, x_test, policy, budget)
+    result["baselines"] = baselines(
+        ds, x_train, x_valid, x_test, policy, budget, model_scored=test_scored
+    )
     result.update(
         model_version=version,
         budget=budget,
@@ -55,5 +58,9 @@ def run_backtest(
         _log_metrics("backtest", {k: v for k, v in result.items() if k != "baselines"})
         for name, m in result["baselines"].items():
             _log_metrics(f"backtest.baseline.{name}", m)
+            _log_metrics(
+                f"backtest.baseline.{name}.model_at_same_false_alerts",
+                m.get("model_at_same_false_alerts", {}),
+            )
         mlflow.log_dict(result, "backtest.json")
     return result

@@ -69,8 +69,9 @@ def run_train(
     valid_m = window_metrics(
         ds, scored(ds, x_valid, model.predict(x_valid)), model.threshold, policy, which="valid"
     )
-    test_m = model_metrics(ds, model, x_test, policy)
-    base = baselines(ds, x_train, x_valid, x_test, policy, budget)
+    test_scored = scored(ds, x_test, model.predict(x_test))
+    test_m = window_metrics(ds, test_scored, model.threshold, policy)
+    base = baselines(ds, x_train, x_valid, x_test, policy, budget, test_scored)
     result = {
         **test_m,
         "baselines": base,
@@ -97,6 +98,10 @@ def run_train(
         _log_metrics("valid", valid_m)
         for name, m in base.items():
             _log_metrics(f"baseline.{name}", m)
+            _log_metrics(
+                f"baseline.{name}.model_at_same_false_alerts",
+                m.get("model_at_same_false_alerts", {}),
+            )
         _log_artifacts(model, x_test, ds, base)
         version = registry.log_risk_model(model, x_test)
         result.update(model_version=version, run_id=run.info.run_id)

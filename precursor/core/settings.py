@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     alert_open_rating: Literal["medium", "high", "critical"] = "high"
     alert_cooldown_h: float = Field(default=4.0, ge=0, description="below threshold to close")
     likelihood_bands: str = Field(
-        default="0.25,0.5,1,2", description="L2..L5 lower bounds, multiples of the threshold"
+        default="0.6,0.8,1,2", description="L2..L5 lower bounds, multiples of the threshold"
     )
     rating_bands: str = Field(
         default="5,10,20", description="L x C where medium/high/critical start"

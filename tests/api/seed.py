@@ -17,6 +17,8 @@ from services.predict.scorer import Scorer
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 THRESHOLD = 0.1  # the alert threshold p* the seeded scores were rated with
+# The alert the seeded scores open on P-01 as its risk climbs (at 0.8 p*, criticality 4).
+P01_ALERT = "P-01-20260309T034500Z"
 MODEL_VERSION = "1"
 
 
@@ -115,7 +117,7 @@ def _probability(asset: str, t: datetime) -> float:
     if asset == "P-02":
         return 0.3 if 6 <= h < 7 else 0.01
     if asset == "C-01":
-        return 0.06 if h >= 36 else 0.02
+        return 0.07 if h >= 36 else 0.02
     return 0.01
 
 

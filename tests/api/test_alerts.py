@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from tests.api.conftest import auth
+from tests.api.seed import P01_ALERT
 
-P01 = "P-01-20260309T020000Z"
+P01 = P01_ALERT
 C01 = "C-01-20260309T120000Z"
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from services.api.keys import ROLES, create_key, list_keys, revoke_key
 from tests.api.conftest import auth
+from tests.api.seed import P01_ALERT
 
 ANY = set(ROLES)
-ALERT = "P-01-20260309T020000Z"  # opened by the seeded scores (tests/api/seed.py)
+ALERT = P01_ALERT  # opened by the seeded scores
 
 # The spec's HTTP API table (SPEC.md), with the outcome route; admin can do everything.
 MATRIX = [

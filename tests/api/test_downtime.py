@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 
 from tests.api.conftest import auth
-from tests.api.seed import END, at, stops
+from tests.api.seed import END, P01_ALERT, at, stops
 
 
 def _hours(stop: dict) -> float:
@@ -72,8 +72,8 @@ def test_root_cause_ranks_the_drifting_signal_and_finds_the_context(client, keys
     assert [a["kind"] for a in rc["alarms"]] == ["HI", "HI"]
     assert [d["event_id"] for d in rc["dispatch"]] == ["P01-6"]
     alert = rc["preceding_alert"]
-    assert alert["alert_id"] == "P-01-20260309T020000Z"
-    assert alert["lead_h"] == pytest.approx(30.0)  # opened 02:00 the day before the 08:00 stop
+    assert alert["alert_id"] == P01_ALERT
+    assert alert["lead_h"] == pytest.approx(28.25)  # opened 03:45 the day before the 08:00 stop
     # The other bearing stop with the same vibration ramp is the nearest past stop.
     assert rc["similar"][0]["event_id"] == "P01-2"
     assert [s["event_id"] for s in rc["similar"]] == ["P01-2", "P02-2"]

@@ -6,7 +6,7 @@ import pytest
 
 from services.api.routes.forecast import over_horizon, trend
 from tests.api.conftest import auth
-from tests.api.seed import ASSETS, END, stops
+from tests.api.seed import ASSETS, END, P01_ALERT, stops
 
 
 def test_assets_carry_their_latest_score(client, keys) -> None:
@@ -39,7 +39,7 @@ def test_forecast_ranks_by_rating_with_trend_and_area_summary(client, keys) -> N
     p01 = f["items"][0]
     assert p01["probability"] == pytest.approx(0.42) and p01["trend"] == "steady"
     assert p01["previous_probability"] == pytest.approx(0.02 + 0.4 * 23.75 / 24)
-    assert p01["open_alert_id"] == "P-01-20260309T020000Z"
+    assert p01["open_alert_id"] == P01_ALERT
     areas = {a["area"]: a for a in f["areas"]}
     assert areas["A"]["worst_rating"] == "critical" and areas["A"]["assets"] == 2
     assert areas["B"]["high_or_critical"] == 1
@@ -113,7 +113,7 @@ def test_kpis_match_the_seeded_plant(client, keys) -> None:
 
 
 def test_kpis_count_acknowledgements(client, keys) -> None:
-    client.post("/v1/alerts/P-01-20260309T020000Z/ack", headers=auth(keys["operator"]))
+    client.post(f"/v1/alerts/{P01_ALERT}/ack", headers=auth(keys["operator"]))
     k = client.get("/v1/kpis", headers=auth(keys["hse"])).json()
     assert k["alerts_acknowledged"] == 1 and k["median_time_to_ack_min"] is not None
     window = client.get("/v1/kpis?from=2026-03-09T06:00:00Z", headers=auth(keys["hse"])).json()
@@ -138,7 +138,7 @@ def test_unknown_routes_and_methods_get_the_json_error(client, keys) -> None:
 
 
 def test_metrics_have_latency_by_route_template(client, keys) -> None:
-    client.get("/v1/alerts/P-01-20260309T020000Z", headers=auth(keys["operator"]))
+    client.get(f"/v1/alerts/{P01_ALERT}", headers=auth(keys["operator"]))
     text = client.get("/metrics").text
     assert 'route="/v1/alerts/{alert_id}"' in text
     assert 'route="/v1/alerts/P-01' not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import auth
+from tests.api.seed import P01_ALERT
 
 
 def _create(client, keys, **extra) -> dict:
@@ -20,7 +21,7 @@ def test_alert_openings_created_entries_linked_to_their_alerts(client, keys) -> 
     assert len(items) == 1
     e = items[0]
     assert e["source"] == "alert" and e["hazard"] == "equipment failure"
-    assert e["alert_ids"] == ["P-01-20260309T020000Z"]
+    assert e["alert_ids"] == [P01_ALERT]
     history = client.get(
         f"/v1/risk-register/{e['entry_id']}/history", headers=auth(keys["operator"])
     ).json()

@@ -17,8 +17,8 @@ STEP = timedelta(minutes=15)
 
 def test_likelihood_bands_are_multiples_of_the_threshold() -> None:
     m = RiskMatrix()
-    p = np.array([0.0, 0.024, 0.025, 0.05, 0.1, 0.2, 0.9])
-    assert m.likelihood(p, threshold=0.1).tolist() == [1, 1, 2, 3, 4, 5, 5]
+    p = np.array([0.0, 0.059, 0.061, 0.081, 0.099, 0.1, 0.2, 0.9])
+    assert m.likelihood(p, threshold=0.1).tolist() == [1, 1, 2, 3, 3, 4, 5, 5]
 
 
 def test_rating_matrix_follows_the_usual_5x5_bands() -> None:

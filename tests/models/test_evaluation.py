@@ -1,4 +1,5 @@
-"""Per-incident evaluation: leads, precursor recall and the lead the ground truth allowed."""
+"""Per-incident evaluation: leads, precursor recall, the lead the ground truth allowed, and the
+model held to a baseline's false-alert rate."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import polars as pl
 import pytest
 
 from models.alerting import Alert
-from models.evaluation import evaluate
-from pipelines.dataset import with_truth
+from models.evaluation import Policy, evaluate
+from pipelines.dataset import Dataset, Windows, with_truth
+from pipelines.evaluate import at_false_alerts
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -45,3 +47,53 @@ def test_unknown_truth_leaves_precursor_and_onset_empty() -> None:
     incidents = with_truth(rows, {})
     assert incidents.get_column("precursor").to_list() == [None]
     assert incidents.get_column("onset").to_list() == [None]
+
+
+def _matched_case(spikes: list[float]) -> tuple[Dataset, pl.DataFrame]:
+    """Asset A drifts up to 0.6 over the 8 h before its incident on day 5; asset B, which has
+    no incident, shows one-step spikes of `spikes` on days 2, 4, 6; 10 days, 15-min grid."""
+    times = [T0 + i * timedelta(minutes=15) for i in range(10 * 96)]
+    incident = T0 + timedelta(days=5, hours=12)
+    rows = []
+    for t in times:
+        to_go = (incident - t).total_seconds() / 3600
+        p_a = 0.6 * (1 - to_go / 8) if 0 < to_go <= 8 else 0.01
+        p_b = 0.01
+        for day, p in zip((2, 4, 6), spikes, strict=False):
+            if t == T0 + timedelta(days=day, hours=3):
+                p_b = p
+        label_a = int(0 < to_go <= 24)
+        rows += [("A", t, p_a, 3, label_a, p_a), ("B", t, p_b, 3, 0, p_b)]
+    scored_rows = pl.DataFrame(
+        rows,
+        schema=["asset_id", "t", "probability", "criticality", "label", "score"],
+        orient="row",
+    ).filter(~((pl.col("asset_id") == "A") & (pl.col("t") >= incident)))
+    end = T0 + timedelta(days=10)
+    ds = Dataset(
+        frames=None,  # type: ignore[arg-type]  # not read when rows come scored
+        grid=pl.DataFrame({"asset_id": ["A", "B"]}),
+        incidents=pl.DataFrame({"asset_id": ["A"], "ts": [incident]}),
+        windows=Windows(T0, T0, T0, T0, T0, end),
+        horizon=timedelta(hours=24),
+    )
+    return ds, scored_rows
+
+
+def test_model_at_a_baselines_false_alert_rate_is_held_to_it() -> None:
+    ds, rows = _matched_case([0.3, 0.4, 0.5])
+    policy = Policy()
+    one_false = 1 / (2 * 10 / 7)  # one false alert over 2 assets x 10 days
+    at = at_false_alerts(ds, rows, policy, one_false)
+    assert at["within"] and at["false_alerts_per_asset_week"] == pytest.approx(one_false)
+    assert at["recall_at_1h"] == 1.0
+    quiet = at_false_alerts(ds, rows, policy, 0.0)
+    assert quiet["within"] and quiet["false_alerts_per_asset_week"] == 0.0
+    assert quiet["recall_at_1h"] == 1.0  # the drift still crosses a threshold above 0.5 in time
+
+
+def test_model_that_cannot_get_as_quiet_as_a_baseline_says_so() -> None:
+    ds, rows = _matched_case([0.9])  # a false spike above anything before the incident
+    at = at_false_alerts(ds, rows, Policy(), 0.0)
+    assert not at["within"]
+    assert at["false_alerts_per_asset_week"] > 0.0

@@ -117,8 +117,17 @@ def run_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+# Under each baseline: the model at that baseline's false-alert rate on the test window.
+MATCHED_ROWS = [
+    ("recall_at_1h", "model at the same FA: recall", "{:.2f}"),
+    ("recall_at_1h_precursor", "  with a precursor", "{:.2f}"),
+    ("false_alerts_per_asset_week", "  its false alerts", "{:.2f}"),
+]
+
+
 def print_table(result: dict) -> None:
-    """Model vs baselines, one metric a line."""
+    """Model vs baselines, one metric a line; then the model at each baseline's false alerts
+    (marked * where no threshold got the model that low)."""
     cols = [("model", result), *result["baselines"].items()]
     print(f"{'':28s}" + "".join(f"{name:>18s}" for name, _ in cols))
     for key, label, fmt in ROWS:
@@ -126,4 +135,14 @@ def print_table(result: dict) -> None:
         for _, m in cols:
             v = m.get(key)
             cells.append(f"{fmt.format(v) if v is not None else '-':>18s}")
+        print(f"{label:28s}" + "".join(cells))
+    if not any("model_at_same_false_alerts" in m for _, m in cols[1:]):
+        return
+    for key, label, fmt in MATCHED_ROWS:
+        cells = [f"{'':>18s}"]
+        for _, m in cols[1:]:
+            at = m.get("model_at_same_false_alerts") or {}
+            v = at.get(key)
+            text = fmt.format(v) if v is not None else "-"
+            cells.append(f"{text + ('' if at.get('within', True) else '*'):>18s}")
         print(f"{label:28s}" + "".join(cells))
