@@ -84,19 +84,42 @@ ON CONFLICT (asset_id, tag, day) DO UPDATE SET
 """
 
 
+# Days marked for a daily re-rollup alone (migration 0006 marks the days rolled up before the
+# daily-cycle sums existed), newest first: live scoring reads only the last ten days.
+_TAKE_DAYS = """
+DELETE FROM rollup_dirty_1d
+WHERE (asset_id, day) IN (
+    SELECT asset_id, day FROM rollup_dirty_1d ORDER BY day DESC LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING asset_id, day
+"""
+
+
+def _refresh_days(conn: psycopg.Connection, assets: list[str], days: list) -> None:
+    conn.execute(_REFRESH_1D, {"assets": assets, "days": days, "mid": diurnal.BUCKET_MID_S})
+
+
 def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int = 10_000) -> int:
-    """Roll up every marked bucket (in chunks, one transaction each); returns buckets done."""
+    """Roll up every marked bucket, then every day marked on its own (in chunks, one
+    transaction each); returns buckets done."""
     done = 0
     for _ in range(max_chunks):
         with conn.transaction():
             taken, assets, days = conn.execute(_REFRESH_15M, {"limit": chunk}).fetchone()
             if assets:
-                conn.execute(
-                    _REFRESH_1D, {"assets": assets, "days": days, "mid": diurnal.BUCKET_MID_S}
-                )
+                _refresh_days(conn, assets, days)
         done += taken
         if taken < chunk:
             break
-    if done:
-        logger.info("rolled up %d buckets", done)
+    days_done = 0
+    for _ in range(max_chunks):
+        with conn.transaction():
+            marked = conn.execute(_TAKE_DAYS, {"limit": chunk // 10}).fetchall()
+            if marked:
+                _refresh_days(conn, [a for a, _ in marked], [d for _, d in marked])
+        days_done += len(marked)
+        if len(marked) < chunk // 10:
+            break
+    if done or days_done:
+        logger.info("rolled up %d buckets and %d marked days", done, days_done)
     return done

@@ -125,6 +125,31 @@ def test_database_rollups_equal_rollups_from_raw_samples(seeded: str) -> None:
         assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
 
 
+def test_days_rolled_up_before_the_daily_cycle_sums_are_redone_from_15_min_rollups(
+    seeded: str,
+) -> None:
+    # As migration 0006 finds a database: daily rows without the cycle sums, every day marked.
+    zero = ", ".join(f"{c} = 0" for c in diurnal.TERMS)
+    with psycopg.connect(seeded) as conn:
+        conn.execute(f"UPDATE signal_rollup_1d SET {zero}")
+        marked = conn.execute(
+            "INSERT INTO rollup_dirty_1d SELECT DISTINCT asset_id, day FROM signal_rollup_1d"
+        ).rowcount
+        conn.commit()
+        assert marked > 0
+        refresh_rollups(conn)
+        left = conn.execute("SELECT count(*) FROM rollup_dirty_1d").fetchone()[0]
+        db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
+    assert left == 0
+    dkey = ["asset_id", "tag", "day"]
+    got = db.rday.sort(dkey)
+    want = FRAMES.rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
+    assert got.height == want.height > 0
+    for col in ("n", "sum", *diurnal.TERMS):
+        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
+        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+
+
 def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
     with psycopg.connect(seeded) as conn:
         row = conn.execute(
