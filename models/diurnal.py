@@ -76,11 +76,16 @@ def fit(sums: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def window_level(end: pl.Expr, span: timedelta) -> pl.Expr:
-    """The fitted cycle's mean over [end - span, end), from columns _b0, _b1, _b2."""
+def _arc(end: pl.Expr, span: timedelta) -> tuple[pl.Expr, pl.Expr, float]:
+    """The window [end - span, end) as angles a0, a1 and its width in radians."""
     width = span.total_seconds() * OMEGA
     a1 = angle(end)
-    a0 = a1 - width
+    return a1 - width, a1, width
+
+
+def window_level(end: pl.Expr, span: timedelta) -> pl.Expr:
+    """The fitted cycle's mean over [end - span, end), from columns _b0, _b1, _b2."""
+    a0, a1, width = _arc(end, span)
     # Mean of cos and sin over the arc [a0, a1].
     mean_cos = (a1.sin() - a0.sin()) / width
     mean_sin = (a0.cos() - a1.cos()) / width
@@ -89,8 +94,6 @@ def window_level(end: pl.Expr, span: timedelta) -> pl.Expr:
 
 def window_slope(end: pl.Expr, span: timedelta) -> pl.Expr:
     """The fitted cycle's average rate of change over [end - span, end), per hour."""
-    width = span.total_seconds() * OMEGA
-    a1 = angle(end)
-    a0 = a1 - width
+    a0, a1, _ = _arc(end, span)
     change = pl.col("_b1") * (a1.cos() - a0.cos()) + pl.col("_b2") * (a1.sin() - a0.sin())
     return change / (span.total_seconds() / 3600.0)

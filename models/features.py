@@ -232,8 +232,7 @@ def _signal_chunk(
     )
     # Levels and slopes are judged against the asset's daily cycle at that time of day;
     # spreads against its plain spread (a cycle is part of what a spread measures).
-    floor = pl.max_horizontal(pl.col("_bstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
-    rfloor = pl.max_horizontal(pl.col("_rstd"), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
+    floor, rfloor = _spread("_bstd"), _spread("_rstd")
     spans = {name: k * GRID for name, k in WINDOWS.items()}
     out = out.with_columns(
         [
@@ -252,6 +251,12 @@ def _signal_chunk(
         + [((pl.col("max_1h") - pl.col("min_1h")) / floor).alias("range_z_1h")]
     )
     return out.select("asset_id", "t", "tag", *SIGNAL_STATS)
+
+
+def _spread(std: str) -> pl.Expr:
+    """A baseline spread to divide by: the std column, but at least 1 % of the level, so that
+    a near-constant tag (belt speed, lube pressure) does not turn noise into huge z-scores."""
+    return pl.max_horizontal(pl.col(std), pl.col("_bmean").abs() * 0.01, pl.lit(1e-6))
 
 
 SUMS = ("n", "sum", "sumsq", *diurnal.TERMS)  # the daily rollup's sums

@@ -10,7 +10,7 @@ import mlflow
 from models import registry
 from pipelines.dataset import Windows, load_dataset, scored
 from pipelines.evaluate import baselines, window_metrics
-from pipelines.train import _log_metrics, prepare
+from pipelines.train import _log_metrics, log_baselines, prepare
 from precursor.core import db
 from precursor.core.errors import PrecursorError
 from precursor.core.settings import Settings
@@ -56,11 +56,6 @@ def run_backtest(
     with mlflow.start_run(run_name=f"backtest v{version}"):
         mlflow.log_params({"model_version": version, "alert_budget": budget})
         _log_metrics("backtest", {k: v for k, v in result.items() if k != "baselines"})
-        for name, m in result["baselines"].items():
-            _log_metrics(f"backtest.baseline.{name}", m)
-            _log_metrics(
-                f"backtest.baseline.{name}.model_at_same_false_alerts",
-                m.get("model_at_same_false_alerts", {}),
-            )
+        log_baselines("backtest.baseline", result["baselines"])
         mlflow.log_dict(result, "backtest.json")
     return result

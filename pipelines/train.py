@@ -96,12 +96,7 @@ def run_train(
         )
         _log_metrics("test", test_m)
         _log_metrics("valid", valid_m)
-        for name, m in base.items():
-            _log_metrics(f"baseline.{name}", m)
-            _log_metrics(
-                f"baseline.{name}.model_at_same_false_alerts",
-                m.get("model_at_same_false_alerts", {}),
-            )
+        log_baselines("baseline", base)
         _log_artifacts(model, x_test, ds, base)
         version = registry.log_risk_model(model, x_test)
         result.update(model_version=version, run_id=run.info.run_id)
@@ -161,6 +156,15 @@ def _log_metrics(prefix: str, metrics: dict) -> None:
             if isinstance(v, int | float) and v is not None
         }
     )
+
+
+def log_baselines(prefix: str, base: dict[str, dict]) -> None:
+    """Each baseline's metrics, and the model's at that baseline's false-alert rate."""
+    for name, m in base.items():
+        _log_metrics(f"{prefix}.{name}", m)
+        _log_metrics(
+            f"{prefix}.{name}.model_at_same_false_alerts", m.get("model_at_same_false_alerts", {})
+        )
 
 
 def _log_artifacts(model, x_test, ds: Dataset, base: dict) -> None:

@@ -111,14 +111,14 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
         done += taken
         if taken < chunk:
             break
-    days_done = 0
+    days_done, day_chunk = 0, chunk // 10  # a day is ~96 buckets of work
     for _ in range(max_chunks):
         with conn.transaction():
-            marked = conn.execute(_TAKE_DAYS, {"limit": chunk // 10}).fetchall()
+            marked = conn.execute(_TAKE_DAYS, {"limit": day_chunk}).fetchall()
             if marked:
                 _refresh_days(conn, [a for a, _ in marked], [d for _, d in marked])
         days_done += len(marked)
-        if len(marked) < chunk // 10:
+        if len(marked) < day_chunk:
             break
     if done or days_done:
         logger.info("rolled up %d buckets and %d marked days", done, days_done)
