@@ -16,7 +16,7 @@ from tqdm import tqdm
 from models import registry
 from models.estimator import PARAMS, ROUNDS, fit
 from pipelines import plots
-from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
+from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, training_rows
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
 from precursor.core import db
 from precursor.core.settings import Settings
@@ -27,10 +27,12 @@ logger = logging.getLogger(__name__)
 
 
 def prepare(ds: Dataset, quiet: bool = False):
-    """Feature rows of the three windows (training negatives subsampled)."""
+    """Feature rows of the three windows (training rows: censored ones dropped, negatives
+    subsampled)."""
     w = ds.windows
+    train = ds.rows(w.start, w.train_end)
     steps = [
-        ("train", subsample_negatives(ds.rows(w.start, w.train_end))),
+        ("train", training_rows(train, ds.frames.dispatch, ds.horizon)),
         ("valid", ds.rows(w.valid_start, w.valid_end)),
         ("test", ds.rows(w.test_start, w.test_end)),
     ]
@@ -137,7 +139,7 @@ def fit_frames(frames, valid_share: float = 0.3):
         incidents(frames.dispatch, frames.incidents, hi),
     )
     cut = lo + (hi - lo) * (1 - valid_share)
-    rows = subsample_negatives(grid.filter(pl.col("t") < cut))
+    rows = training_rows(grid.filter(pl.col("t") < cut), frames.dispatch, timedelta(hours=24))
     valid = grid.filter(pl.col("t") >= cut + timedelta(hours=24))
 
     def features(g: pl.DataFrame) -> pl.DataFrame:
