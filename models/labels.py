@@ -67,15 +67,3 @@ def label(
         hits = np.searchsorted(inc, t + h, "right") - np.searchsorted(inc, t, "right")
         out.append(g.with_columns(pl.Series("label", (hits > 0).astype(np.int8))))
     return pl.concat(out) if out else grid.with_columns(pl.lit(0, pl.Int8).alias("label"))
-
-
-def censored(rows: pl.DataFrame, dispatch: pl.DataFrame, horizon: timedelta = HORIZON) -> pl.Series:
-    """Rows whose `label` 0 is unknown rather than negative: maintenance work began on the asset
-    within (t, t + horizon]. Work can fix a developing fault (an inspection that finds the
-    spall), so "no incident followed" says nothing about whether one was coming; training on
-    such rows as negatives teaches the model that precursors are harmless. Not for evaluation:
-    the spec's labels are kept there. Input: rows with asset_id, t, label; dispatch with
-    asset_id, ts, state."""
-    work = dispatch.filter(pl.col("state") == "maintenance").select("asset_id", "ts")
-    before_work = label(rows.select("asset_id", "t"), work, horizon).get_column("label") == 1
-    return (before_work & (rows.get_column("label") == 0)).alias("censored")

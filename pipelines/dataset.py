@@ -14,8 +14,8 @@ import psycopg
 
 from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, GRID, Frames, build_features
 from models.features import scoring_grid as make_grid
-from models.labels import censored, label, outcome_incidents
 from models.labels import incidents as find_incidents
+from models.labels import label, outcome_incidents
 from precursor.core.errors import PrecursorError
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
@@ -177,11 +177,6 @@ def subsample_negatives(rows: pl.DataFrame, keep: float = NEGATIVE_KEEP, seed: i
     rng = np.random.default_rng(seed)
     mask = (rows.get_column("label").to_numpy() == 1) | (rng.uniform(size=rows.height) < keep)
     return rows.filter(pl.Series(mask))
-
-
-def training_rows(rows: pl.DataFrame, dispatch: pl.DataFrame, horizon: timedelta) -> pl.DataFrame:
-    """The rows a model is fitted on: censored rows dropped, negatives subsampled."""
-    return subsample_negatives(rows.filter(~censored(rows, dispatch, horizon)))
 
 
 def scored(ds: Dataset, features: pl.DataFrame, scores: np.ndarray) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from models import registry
 from models.estimator import PARAMS, ROUNDS, fit
 from pipelines import plots
-from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, training_rows
+from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
 from precursor.core import db
 from precursor.core.settings import Settings
@@ -27,12 +27,10 @@ logger = logging.getLogger(__name__)
 
 
 def prepare(ds: Dataset, quiet: bool = False):
-    """Feature rows of the three windows (training rows: censored ones dropped, negatives
-    subsampled)."""
+    """Feature rows of the three windows (training negatives subsampled)."""
     w = ds.windows
-    train = ds.rows(w.start, w.train_end)
     steps = [
-        ("train", training_rows(train, ds.frames.dispatch, ds.horizon)),
+        ("train", subsample_negatives(ds.rows(w.start, w.train_end))),
         ("valid", ds.rows(w.valid_start, w.valid_end)),
         ("test", ds.rows(w.test_start, w.test_end)),
     ]
@@ -139,7 +137,7 @@ def fit_frames(frames, valid_share: float = 0.3):
         incidents(frames.dispatch, frames.incidents, hi),
     )
     cut = lo + (hi - lo) * (1 - valid_share)
-    rows = training_rows(grid.filter(pl.col("t") < cut), frames.dispatch, timedelta(hours=24))
+    rows = subsample_negatives(grid.filter(pl.col("t") < cut))
     valid = grid.filter(pl.col("t") >= cut + timedelta(hours=24))
 
     def features(g: pl.DataFrame) -> pl.DataFrame:

@@ -1,5 +1,4 @@
-"""Labels: spec incidents, alert outcomes recorded by people as extra positives, and the
-training rows whose outcome maintenance work hid."""
+"""Labels: spec incidents, plus alert outcomes recorded by people as extra positives."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from models.labels import censored, label, outcome_incidents
+from models.labels import label, outcome_incidents
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DT = pl.Datetime("us", "UTC")
@@ -59,31 +58,3 @@ def test_false_alarms_and_late_alerts_add_no_label() -> None:
     extra = outcome_incidents(out, T0 + timedelta(days=5), timedelta(hours=24))
     assert extra.is_empty()
     assert label(_grid("A", 24), extra, timedelta(hours=24))["label"].sum() == 0
-
-
-def _dispatch(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows, schema={"asset_id": pl.String, "ts": DT, "state": pl.String}, orient="row"
-    )
-
-
-def test_negatives_before_maintenance_work_are_censored_and_nothing_else_is() -> None:
-    dispatch = _dispatch([
-        ("A", T0 + timedelta(hours=30), "maintenance"),  # an inspection: was a failure coming?
-        ("A", T0 + timedelta(hours=34), "running"),
-        ("A", T0 + timedelta(hours=40), "down"),  # an unplanned stop: an incident
-        ("B", T0 + timedelta(hours=30), "idle"),  # not work on the asset
-    ])  # fmt: skip
-    stops = pl.DataFrame(
-        {"asset_id": ["A"], "ts": [T0 + timedelta(hours=40)]},
-        schema={"asset_id": pl.String, "ts": DT},
-    )
-    rows = label(pl.concat([_grid("A", 30), _grid("B", 30)]), stops, timedelta(hours=24))
-    out = rows.with_columns(censored(rows, dispatch, timedelta(hours=24)))
-    a = out.filter(pl.col("asset_id") == "A")
-    hours = [(t - T0) / timedelta(hours=1) for t in a.filter(pl.col("censored"))["t"]]
-    # Work at 30 h censors rows from 6 h on, except those the stop at 40 h labels positive
-    # (from 16 h on): a positive stays a positive whatever work came before it.
-    assert hours == list(range(6, 16))
-    assert a.filter(pl.col("label") == 1)["t"].min() == T0 + timedelta(hours=16)
-    assert not out.filter(pl.col("asset_id") == "B")["censored"].any()
