@@ -37,6 +37,8 @@ class TableSpec:
     # Mark the touched 15-min buckets for the rollup maintainer (samples, dispatch events).
     marks_rollups: bool = False
     ts_index: int = 0
+    # State changes (dispatch events): also mark the later days their state reaches.
+    changes_states: bool = False
 
 
 SPECS: dict[str, TableSpec] = {
@@ -59,7 +61,7 @@ SPECS: dict[str, TableSpec] = {
          "operator"),
         ("text", "timestamptz", "text", "text", "bool", "text", "text", "text", "text"),
         ("event_id",), 2, lambda m: [contracts.dispatch_row(m)],
-        marks_rollups=True, ts_index=1,
+        marks_rollups=True, ts_index=1, changes_states=True,
     ),
     "incidents": TableSpec(
         "incidents", "incidents",
@@ -94,6 +96,35 @@ def mark_dirty(
         "SELECT * FROM unnest(%s::text[], %s::timestamptz[]) ON CONFLICT DO NOTHING",
         (assets, buckets),
     )
+
+
+# A state lasts until the asset's next event, so an event decides which buckets count as
+# running on every day up to that next event's day (or the asset's newest daily rollup).
+# Events often arrive after the samples (delay codes are entered after the fact; the dispatch
+# consumer can lag the signal one): the days after the event's own were then rolled up with the
+# state that was known before it. Those days are marked for the maintainer to redo.
+_MARK_DAYS_AFTER = """
+INSERT INTO rollup_dirty_1d (asset_id, day)
+SELECT DISTINCT e.asset_id, g.day
+FROM unnest(%s::text[], %s::timestamptz[]) AS e(asset_id, ts)
+CROSS JOIN LATERAL (
+    SELECT coalesce(
+        (SELECT min(d.ts) FROM dispatch_events d WHERE d.asset_id = e.asset_id AND d.ts > e.ts),
+        (SELECT max(r.day) FROM signal_rollup_1d r WHERE r.asset_id = e.asset_id)) AS until
+) AS n
+CROSS JOIN LATERAL generate_series(
+    date_trunc('day', e.ts, 'UTC') + interval '24 hours',
+    date_trunc('day', n.until, 'UTC'), interval '24 hours') AS g(day)
+ON CONFLICT DO NOTHING
+"""
+
+
+def mark_days_after(
+    conn: psycopg.Connection, rows: Sequence[tuple], ts_index: int, asset_index: int
+) -> None:
+    """Mark for a daily re-rollup the days after each state change's own, up to the asset's
+    next state change (its own day is marked through its 15-min bucket)."""
+    conn.execute(_MARK_DAYS_AFTER, ([r[asset_index] for r in rows], [r[ts_index] for r in rows]))
 
 
 class RowsRejected(Exception):
@@ -136,6 +167,8 @@ class TableWriter:
                     inserted = self._insert(conn, rows)
                     if self.spec.marks_rollups:
                         mark_dirty(conn, rows, self.spec.ts_index, self.spec.asset_index)
+                    if self.spec.changes_states:
+                        mark_days_after(conn, rows, self.spec.ts_index, self.spec.asset_index)
                 self._known_assets.update(new_assets)
                 return WriteResult(inserted, len(rows) - inserted)
         except (psycopg.OperationalError, PoolTimeout) as exc:

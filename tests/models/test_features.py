@@ -150,6 +150,60 @@ def test_days_rolled_up_before_the_daily_cycle_sums_are_redone_from_15_min_rollu
         assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
 
 
+def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> None:
+    """A stop entered after the fact (delay codes often are): the days after its own, up to
+    the asset's next event, were rolled up with the state known before it and must be redone."""
+    from pydantic import SecretStr
+
+    from precursor.core.db import open_pool
+    from precursor.core.settings import Settings
+    from services.ingest.sinks import SPECS, TableWriter
+    from tests.conftest import drop_database, fresh_database
+
+    asset = ASSETS[0]
+    mine = FRAMES.dispatch.filter(pl.col("asset_id") == asset)
+    day = START.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=2)
+    stop_at = day + timedelta(hours=23, minutes=50)
+    after = mine.filter(pl.col("ts") > stop_at).get_column("ts").min()
+    assert after.date() > stop_at.date()  # the stop reaches into the next day
+    stop = {"event_id": f"{asset}-late", "ts": stop_at, "asset_id": asset, "state": "down",
+            "planned": False, "reason_code": "LATE", "reason": "entered late", "crew": "A",
+            "operator": None}  # fmt: skip
+    url = fresh_database(pg_server)
+    try:
+        seed_database(url, SIM)
+        with psycopg.connect(url) as conn:
+            refresh_rollups(conn)
+        with open_pool(Settings(database_url=SecretStr(url)), max_size=1) as pool:
+            TableWriter(pool, SPECS["dispatch"]).write(
+                [tuple(stop[c] for c in SPECS["dispatch"].columns)]
+            )
+        with psycopg.connect(url) as conn:
+            refresh_rollups(conn)
+            db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
+    finally:
+        drop_database(pg_server, url)
+    dispatch = pl.concat(
+        [FRAMES.dispatch, pl.DataFrame([stop]).select(FRAMES.dispatch.columns)],
+        how="vertical_relaxed",
+    ).sort("asset_id", "ts", "event_id")
+    _, want_rday = rollups(samples_frame(SINK.messages["signals"]), dispatch)
+    dkey = ["asset_id", "tag", "day"]
+    got = db.rday.sort(dkey)
+    want = want_rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
+    assert got.height == want.height > 0
+    next_day = got.filter(
+        (pl.col("asset_id") == asset) & (pl.col("day") == day + timedelta(days=1))
+    )
+    before = FRAMES.rday.filter(
+        (pl.col("asset_id") == asset) & (pl.col("day") == day + timedelta(days=1))
+    )
+    assert next_day.get_column("n").sum() < before.get_column("n").sum()  # the stop mattered
+    for col in ("n", "sum", *diurnal.TERMS):
+        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
+        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+
+
 def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
     with psycopg.connect(seeded) as conn:
         row = conn.execute(
