@@ -99,12 +99,20 @@ def _refresh_days(conn: psycopg.Connection, assets: list[str], days: list) -> No
     conn.execute(_REFRESH_1D, {"assets": assets, "days": days, "mid": diurnal.BUCKET_MID_S})
 
 
+# Maintainers (the scorer, `train`, `backtest`, more scorers) take turns chunk by chunk: a day
+# rolled up in one maintainer's transaction cannot see the 15-min rollups another is writing
+# in its own, so concurrent chunks of the same day left that day short of buckets.
+_TAKE_TURN = "SELECT pg_advisory_xact_lock(%(key)s)"
+_LOCK_KEY = 0x70726563  # "prec"
+
+
 def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int = 10_000) -> int:
     """Roll up every marked bucket, then every day marked on its own (in chunks, one
-    transaction each); returns buckets done."""
+    transaction each, one maintainer at a time); returns buckets done."""
     done = 0
     for _ in range(max_chunks):
         with conn.transaction():
+            conn.execute(_TAKE_TURN, {"key": _LOCK_KEY})
             taken, assets, days = conn.execute(_REFRESH_15M, {"limit": chunk}).fetchone()
             if assets:
                 _refresh_days(conn, assets, days)
@@ -114,6 +122,7 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
     days_done, day_chunk = 0, chunk // 10  # a day is ~96 buckets of work
     for _ in range(max_chunks):
         with conn.transaction():
+            conn.execute(_TAKE_TURN, {"key": _LOCK_KEY})
             marked = conn.execute(_TAKE_DAYS, {"limit": day_chunk}).fetchall()
             if marked:
                 _refresh_days(conn, [a for a, _ in marked], [d for _, d in marked])

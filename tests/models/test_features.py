@@ -204,6 +204,44 @@ def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> Non
         assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
 
 
+def test_concurrent_rollup_maintainers_leave_daily_rollups_exact(pg_server) -> None:
+    """The scorer and `train` (or two scorers) both maintain rollups. A day rolled up by one
+    maintainer must not miss the 15-min buckets another is rolling up at the same time."""
+    import threading
+
+    from tests.conftest import drop_database, fresh_database
+
+    url = fresh_database(pg_server)
+    try:
+        seed_database(url, SIM)  # marks every bucket; nothing rolled up yet
+        errors: list[BaseException] = []
+
+        def maintain() -> None:
+            try:
+                with psycopg.connect(url) as conn:
+                    refresh_rollups(conn, chunk=40)  # many small chunks: days split across them
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=maintain) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        with psycopg.connect(url) as conn:
+            db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
+    finally:
+        drop_database(pg_server, url)
+    dkey = ["asset_id", "tag", "day"]
+    got = db.rday.sort(dkey)
+    want = FRAMES.rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
+    assert got.height == want.height > 0
+    for col in ("n", "sum", *diurnal.TERMS):
+        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
+        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+
+
 def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
     with psycopg.connect(seeded) as conn:
         row = conn.execute(
