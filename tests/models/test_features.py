@@ -94,6 +94,17 @@ def test_features_do_change_when_data_before_t_changes() -> None:
     assert changed
 
 
+def _same_daily_rollups(got_rday: pl.DataFrame, want_rday: pl.DataFrame) -> None:
+    """The database's daily rollups equal the reference over the days the database holds."""
+    dkey = ["asset_id", "tag", "day"]
+    got = got_rday.sort(dkey)
+    want = want_rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
+    assert got.height == want.height > 0
+    for col in ("n", "sum", "sumsq", *diurnal.TERMS):
+        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
+        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+
+
 @pytest.fixture(scope="module")
 def seeded(pg_server):
     from tests.conftest import drop_database, fresh_database
@@ -116,13 +127,7 @@ def test_database_rollups_equal_rollups_from_raw_samples(seeded: str) -> None:
     assert got.height == want.height
     for col in ("n", "sum", "sumsq", "min", "max", "last"):
         assert np.allclose(got.get_column(col).to_numpy(), want.get_column(col).to_numpy()), col
-    dkey = ["asset_id", "tag", "day"]
-    got_d = db.rday.sort(dkey)
-    want_d = FRAMES.rday.filter(pl.col("day") >= got_d.get_column("day").min()).sort(dkey)
-    assert got_d.height == want_d.height > 0
-    for col in ("n", "sum", "sumsq", *diurnal.TERMS):
-        got_c, want_c = got_d.get_column(col).to_numpy(), want_d.get_column(col).to_numpy()
-        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+    _same_daily_rollups(db.rday, FRAMES.rday)
 
 
 def test_days_rolled_up_before_the_daily_cycle_sums_are_redone_from_15_min_rollups(
@@ -141,13 +146,7 @@ def test_days_rolled_up_before_the_daily_cycle_sums_are_redone_from_15_min_rollu
         left = conn.execute("SELECT count(*) FROM rollup_dirty_1d").fetchone()[0]
         db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
     assert left == 0
-    dkey = ["asset_id", "tag", "day"]
-    got = db.rday.sort(dkey)
-    want = FRAMES.rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
-    assert got.height == want.height > 0
-    for col in ("n", "sum", *diurnal.TERMS):
-        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
-        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+    _same_daily_rollups(db.rday, FRAMES.rday)
 
 
 def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> None:
@@ -188,20 +187,14 @@ def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> Non
         how="vertical_relaxed",
     ).sort("asset_id", "ts", "event_id")
     _, want_rday = rollups(samples_frame(SINK.messages["signals"]), dispatch)
-    dkey = ["asset_id", "tag", "day"]
-    got = db.rday.sort(dkey)
-    want = want_rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
-    assert got.height == want.height > 0
-    next_day = got.filter(
+    next_day = db.rday.filter(
         (pl.col("asset_id") == asset) & (pl.col("day") == day + timedelta(days=1))
     )
     before = FRAMES.rday.filter(
         (pl.col("asset_id") == asset) & (pl.col("day") == day + timedelta(days=1))
     )
     assert next_day.get_column("n").sum() < before.get_column("n").sum()  # the stop mattered
-    for col in ("n", "sum", *diurnal.TERMS):
-        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
-        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+    _same_daily_rollups(db.rday, want_rday)
 
 
 def test_concurrent_rollup_maintainers_leave_daily_rollups_exact(pg_server) -> None:
@@ -233,13 +226,7 @@ def test_concurrent_rollup_maintainers_leave_daily_rollups_exact(pg_server) -> N
             db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
     finally:
         drop_database(pg_server, url)
-    dkey = ["asset_id", "tag", "day"]
-    got = db.rday.sort(dkey)
-    want = FRAMES.rday.filter(pl.col("day") >= got.get_column("day").min()).sort(dkey)
-    assert got.height == want.height > 0
-    for col in ("n", "sum", *diurnal.TERMS):
-        got_c, want_c = got.get_column(col).to_numpy(), want.get_column(col).to_numpy()
-        assert np.allclose(got_c, want_c, rtol=1e-9, atol=1e-6), col
+    _same_daily_rollups(db.rday, FRAMES.rday)
 
 
 def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
