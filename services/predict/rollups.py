@@ -16,8 +16,7 @@ _REFRESH_15M = """
 WITH d AS (
     DELETE FROM rollup_dirty
     WHERE (asset_id, bucket) IN (
-        SELECT asset_id, bucket FROM rollup_dirty ORDER BY bucket LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED)
+        SELECT asset_id, bucket FROM rollup_dirty ORDER BY bucket LIMIT %(limit)s)
     RETURNING asset_id, bucket
 ), agg AS (
     SELECT s.asset_id, s.tag, d.bucket, count(*)::int AS n, sum(s.value) AS sum,
@@ -84,13 +83,13 @@ ON CONFLICT (asset_id, tag, day) DO UPDATE SET
 """
 
 
-# Days marked for a daily re-rollup alone (migration 0006 marks the days rolled up before the
-# daily-cycle sums existed), newest first: live scoring reads only the last ten days.
+# Days marked for a daily re-rollup alone (by ingest, for the days a late state change reaches;
+# by migrations 0006 and 0007, for every day), newest first: live scoring reads only the last
+# ten days.
 _TAKE_DAYS = """
 DELETE FROM rollup_dirty_1d
 WHERE (asset_id, day) IN (
-    SELECT asset_id, day FROM rollup_dirty_1d ORDER BY day DESC LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
+    SELECT asset_id, day FROM rollup_dirty_1d ORDER BY day DESC LIMIT %(limit)s)
 RETURNING asset_id, day
 """
 
@@ -101,7 +100,8 @@ def _refresh_days(conn: psycopg.Connection, assets: list[str], days: list) -> No
 
 # Maintainers (the scorer, `train`, `backtest`, more scorers) take turns chunk by chunk: a day
 # rolled up in one maintainer's transaction cannot see the 15-min rollups another is writing
-# in its own, so concurrent chunks of the same day left that day short of buckets.
+# in its own, so concurrent chunks of the same day left that day short of buckets. (The turn
+# also makes row locks on the marks unnecessary: no other maintainer can be taking them.)
 _TAKE_TURN = "SELECT pg_advisory_xact_lock(%(key)s)"
 _LOCK_KEY = 0x70726563  # "prec"
 
