@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import polars as pl
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -27,7 +28,9 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
         """Load the saved RiskModel."""
         self.model = RiskModel.load(Path(context.artifacts["model"]))
 
-    def predict(self, context, model_input, params=None):
+    # The hint is the frame type MLflow skips schema inference for: the model is logged with its
+    # own signature (log_risk_model), and an unhinted predict makes MLflow warn at every load.
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         """Probabilities for each row."""
         return self.model.predict(pl.from_pandas(model_input))
 
