@@ -1,4 +1,9 @@
-"""The risk model: LightGBM with early stopping, Platt calibration, per-signal explanations."""
+"""The risk model: LightGBM with early stopping, Platt calibration, per-signal explanations.
+
+Two detectors: the main one sees every feature; a fast one sees only the last hours' evidence
+(features.is_fast). Risk is the larger of their probabilities, recalibrated: the main detector
+weighs slow context well but learns to wait for it, and the fast one is what warns early.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from models.features import CATEGORICAL, MODEL_STATS
+from models.features import CATEGORICAL, MODEL_STATS, is_fast
 
 PARAMS = {
     "objective": "binary",
@@ -95,6 +100,8 @@ class RiskModel:
     horizon_s: int = 86400
     reference: dict[str, dict] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    fast: RiskModel | None = None  # the fast detector, when this is the main one
+    combined: PlattCalibrator | None = None  # calibrates max(main, fast) probabilities
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -110,12 +117,33 @@ class RiskModel:
         """Calibrated probability of an incident within the horizon."""
         if frame.height == 0:
             return np.empty(0)
+        own = self._own(frame)
+        if self.fast is None or self.combined is None:
+            return own
+        return np.clip(self.combined.predict(np.maximum(own, self.fast._own(frame))), 0.0, 1.0)
+
+    def _own(self, frame: pl.DataFrame) -> np.ndarray:
+        """This detector's calibrated probability, without the fast detector."""
         return np.clip(self.calibrator.predict(self.raw(frame)), 0.0, 1.0)
 
     def contributions(self, frame: pl.DataFrame, top: int = 5) -> list[list[dict]]:
-        """Top signals/event families per row by summed SHAP value (log-odds), largest first."""
+        """Top signals/event families per row by summed SHAP value (log-odds), largest first,
+        from the detector whose probability decided the row's risk."""
         if frame.height == 0:
             return []
+        if self.fast is None:
+            return self._explain(frame, top)
+        fast_won = self.fast._own(frame) > self._own(frame)
+        out: list[list[dict]] = [[] for _ in range(frame.height)]
+        for detector, rows in ((self, ~fast_won), (self.fast, fast_won)):
+            idx = np.flatnonzero(rows)
+            if idx.size:
+                for i, row in zip(idx, detector._explain(frame[idx], top), strict=True):
+                    out[i] = row
+        return out
+
+    def _explain(self, frame: pl.DataFrame, top: int) -> list[list[dict]]:
+        """contributions() of this detector alone."""
         shap = self.booster.predict(
             self.matrix(frame), num_iteration=self.booster.best_iteration, pred_contrib=True
         )[:, :-1]
@@ -135,11 +163,16 @@ class RiskModel:
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:
-        """booster.txt, calibrator.pkl, meta.json."""
+        """booster.txt, calibrator.pkl, meta.json; the fast detector in fast/, the calibration of
+        the two together in combined.pkl."""
         directory.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(directory / "booster.txt"))
         with open(directory / "calibrator.pkl", "wb") as fh:
             pickle.dump(self.calibrator, fh)
+        if self.fast is not None and self.combined is not None:
+            self.fast.save(directory / "fast")
+            with open(directory / "combined.pkl", "wb") as fh:
+                pickle.dump(self.combined, fh)
         meta = {
             "features": self.features,
             "categories": self.categories,
@@ -159,6 +192,11 @@ class RiskModel:
         booster.best_iteration = meta.get("best_iteration", 0)
         with open(Path(directory) / "calibrator.pkl", "rb") as fh:
             calibrator = pickle.load(fh)
+        fast, combined = None, None
+        if (Path(directory) / "combined.pkl").exists():  # models saved before have one detector
+            fast = cls.load(Path(directory) / "fast")
+            with open(Path(directory) / "combined.pkl", "rb") as fh:
+                combined = pickle.load(fh)
         return cls(
             booster,
             calibrator,
@@ -168,6 +206,8 @@ class RiskModel:
             meta["horizon_s"],
             meta["reference"],
             meta["info"],
+            fast,
+            combined,
         )
 
 
@@ -206,6 +246,9 @@ def to_matrix(
     return matrix
 
 
+DETECTORS = 2  # main and fast: what a progress bar over fit() counts trees of, times ROUNDS
+
+
 def fit(
     train: pl.DataFrame,
     valid: pl.DataFrame,
@@ -213,7 +256,8 @@ def fit(
     weight: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RiskModel:
-    """Train on `train`, stop early and calibrate on `valid` (both carry `label`)."""
+    """Train both detectors on `train`, stop early and calibrate on `valid` (both carry
+    `label`); `progress` gets the number of trees grown so far."""
     features = feature_columns(train)
     categories = {
         c: sorted(v for v in train.get_column(c).unique().to_list() if v is not None)
@@ -221,6 +265,35 @@ def fit(
         if c in features
     }
     x_train = to_matrix(train, features, categories)
+    model = _fit_detector(train, valid, features, categories, x_train, weight, progress)
+    model.reference = drift_reference(model, x_train)
+    grown = model.booster.current_iteration()
+    fast = [f for f in features if is_fast(f)]
+    model.fast = _fit_detector(
+        train,
+        valid,
+        fast,
+        {c: v for c, v in categories.items() if c in fast},
+        to_matrix(train, fast, categories),
+        weight,
+        None if progress is None else lambda i: progress(grown + i),
+    )
+    y_valid = valid.get_column("label").to_numpy()
+    either = np.maximum(model._own(valid), model.fast._own(valid))
+    model.combined = PlattCalibrator().fit(either, y_valid)
+    return model
+
+
+def _fit_detector(
+    train: pl.DataFrame,
+    valid: pl.DataFrame,
+    features: list[str],
+    categories: dict[str, list[str]],
+    x_train: np.ndarray,
+    weight: np.ndarray | None,
+    progress: Callable[[int], None] | None,
+) -> RiskModel:
+    """One booster on `features`, early-stopped and Platt-calibrated on `valid`."""
     x_valid = to_matrix(valid, features, categories)
     y_train = train.get_column("label").to_numpy()
     y_valid = valid.get_column("label").to_numpy()
@@ -251,9 +324,7 @@ def fit(
     )
     raw_valid = booster.predict(x_valid, num_iteration=booster.best_iteration)
     calibrator = PlattCalibrator().fit(raw_valid, y_valid)
-    model = RiskModel(booster, calibrator, features, categories)
-    model.reference = drift_reference(model, x_train)
-    return model
+    return RiskModel(booster, calibrator, features, categories)
 
 
 def drift_reference(model: RiskModel, x_train: np.ndarray) -> dict[str, dict]:

@@ -7,6 +7,7 @@ aligned to GRID, so a bucket is either wholly before t or wholly not.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,6 +40,21 @@ MODEL_STATS = (
     "z_1h", "z_6h", "z_24h", "slope_z_1h", "slope_z_6h", "slope_z_24h",
     "std_ratio_1h", "std_ratio_24h", "range_z_1h", *(f"excess_z_{w}" for w in ("1h", "6h")),
 )  # fmt: skip
+# The fast detector's evidence: the last hours only (1 h / 6 h statistics and alarms) and what
+# the asset is. Without slow context (dispatch history, 24 h statistics) to lean on, its trees
+# must learn what an early deviation looks like; see models/estimator.fit.
+FAST_FAMILIES = ("sig", "agg", "alarm")
+FAST_CONTEXT = ("ctx.kind", "ctx.criticality")
+_FAST_WINDOW = re.compile(r"(?<!\d)[16]h(?![a-z0-9])")  # 1h or 6h as a token: not 24h, not 16h
+
+
+def is_fast(feature: str) -> bool:
+    """True for the features the fast detector sees (FAST_FAMILIES over 1 h / 6 h, FAST_CONTEXT)."""
+    if feature in FAST_CONTEXT:
+        return True
+    return feature.split(".", 1)[0] in FAST_FAMILIES and bool(_FAST_WINDOW.search(feature))
+
+
 # Tags for how hard an asset is driven, and tags for what it moves (one per asset). A drive
 # deviating further than the throughput explains is the signature of overload and choking
 # (specific energy, in mining terms), and it is hidden when the load falls as the drive rises.

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models import registry
-from models.estimator import PARAMS, ROUNDS, fit
+from models.estimator import DETECTORS, PARAMS, ROUNDS, fit
 from pipelines import plots
 from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
@@ -56,7 +56,7 @@ def run_train(
         )
     x_train, x_valid, x_test = prepare(ds, quiet)
     policy = replace(policy_from(settings), horizon=horizon)
-    bar = tqdm(total=ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
+    bar = tqdm(total=DETECTORS * ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
     model = fit(x_train, x_valid, progress=lambda i: bar.update(i - bar.n))
     bar.close()
     model.threshold = choose(ds, scored(ds, x_valid, model.predict(x_valid)), policy, budget)
@@ -90,6 +90,8 @@ def run_train(
                 "alert_budget": budget,
                 "threshold": model.threshold,
                 "features": len(model.features),
+                "fast.best_iteration": model.fast.booster.best_iteration,
+                "fast.features": len(model.fast.features),
                 **{f"window.{k}": v for k, v in ds.windows.to_dict().items()},
                 **{f"rows.{k}": v for k, v in model.info["rows"].items()},
             }
@@ -167,6 +169,11 @@ def log_baselines(prefix: str, base: dict[str, dict]) -> None:
         )
 
 
+def _importance_csv(features: list[str], gains: np.ndarray, path: Path) -> None:
+    order = np.argsort(-gains)
+    path.write_text("feature,gain\n" + "".join(f"{features[i]},{gains[i]:.3f}\n" for i in order))
+
+
 def _log_artifacts(model, x_test, ds: Dataset, base: dict) -> None:
     labels = x_test.get_column("label").to_numpy()
     probs = model.predict(x_test)
@@ -174,13 +181,12 @@ def _log_artifacts(model, x_test, ds: Dataset, base: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         (d / "features.json").write_text(json.dumps(model.features, indent=1))
-        order = np.argsort(-gains)
-        (d / "feature_importance.csv").write_text(
-            "feature,gain\n" + "".join(f"{model.features[i]},{gains[i]:.3f}\n" for i in order)
-        )
+        _importance_csv(model.features, gains, d / "feature_importance.csv")
         if labels.sum() > 0:
             plots.pr_curve(labels, {"model": probs}, d / "pr_curve.png")
             plots.calibration(labels, probs, d / "calibration.png")
         plots.importance(model.features, gains, d / "feature_importance.png")
+        fast_gains = model.fast.booster.feature_importance("gain")
+        _importance_csv(model.fast.features, fast_gains, d / "fast_feature_importance.csv")
         (d / "backtest.json").write_text(json.dumps({"baselines": base}, indent=1, default=str))
         mlflow.log_artifacts(str(d))
