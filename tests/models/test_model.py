@@ -133,3 +133,26 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
     fresh = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
     assert fresh.shape == (x.height,)
     assert np.array_equal(fresh, model.predict(x))
+
+
+def test_each_row_is_explained_by_the_detector_that_decided_its_risk(trained) -> None:
+    from models.estimator import signal_of
+    from models.features import scoring_grid
+
+    model, _, _, frames = trained
+    last = frames.r15.get_column("bucket").max()
+    assets = frames.assets.get_column("asset_id").to_list()
+    grid = scoring_grid(assets, last - timedelta(days=4), last, frames.dispatch)
+    x = build_features(frames, grid)
+    fast_won = model.fast._own(x) > model._own(x)
+    assert fast_won.any() and not fast_won.all()
+    fast_signals = {signal_of(f) for f in model.fast.features}
+    slow_only = {signal_of(f) for f in model.features} - fast_signals  # dispatch, HSE, hour...
+    assert slow_only
+    explained = model.contributions(x)
+    for won, row in zip(fast_won, explained, strict=True):
+        if won:
+            assert {c["signal"] for c in row} <= fast_signals, row
+    # ...while the slow context does explain some of the rows the main detector decided.
+    main_rows = [row for won, row in zip(fast_won, explained, strict=True) if not won]
+    assert any({c["signal"] for c in row} & slow_only for row in main_rows)
