@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models import registry
-from models.estimator import DETECTORS, PARAMS, ROUNDS, fit
+from models.estimator import PARAMS, TOTAL_ROUNDS, fit
 from pipelines import plots
 from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
@@ -56,7 +56,7 @@ def run_train(
         )
     x_train, x_valid, x_test = prepare(ds, quiet)
     policy = replace(policy_from(settings), horizon=horizon)
-    bar = tqdm(total=DETECTORS * ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
+    bar = tqdm(total=TOTAL_ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
     model = fit(x_train, x_valid, progress=lambda i: bar.update(i - bar.n))
     bar.close()
     model.threshold = choose(ds, scored(ds, x_valid, model.predict(x_valid)), policy, budget)
