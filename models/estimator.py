@@ -122,8 +122,9 @@ class RiskModel:
         if frame.height == 0:
             return np.empty(0)
         own = self._own(frame)
-        if self.fast is None or self.combined is None:
+        if self.fast is None:
             return own
+        assert self.combined is not None  # fit() and load() set both
         return np.clip(self.combined.predict(np.maximum(own, self.fast._own(frame))), 0.0, 1.0)
 
     def _own(self, frame: pl.DataFrame) -> np.ndarray:
@@ -173,7 +174,7 @@ class RiskModel:
         self.booster.save_model(str(directory / "booster.txt"))
         with open(directory / "calibrator.pkl", "wb") as fh:
             pickle.dump(self.calibrator, fh)
-        if self.fast is not None and self.combined is not None:
+        if self.fast is not None:
             self.fast.save(directory / "fast")
             with open(directory / "combined.pkl", "wb") as fh:
                 pickle.dump(self.combined, fh)
@@ -278,7 +279,7 @@ def fit(
         valid,
         fast,
         {c: v for c, v in categories.items() if c in fast},
-        to_matrix(train, fast, categories),
+        x_train[:, [features.index(f) for f in fast]],  # the same columns, not re-read
         FAST_ROUNDS,
         weight,
         None if progress is None else lambda i: progress(grown + i),
