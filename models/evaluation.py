@@ -88,12 +88,7 @@ def evaluate(
         ts = row["ts"]
         best = None
         for a in by_asset.get(row["asset_id"], []):
-            reach = max(a.opened_at + horizon, a.closed_at or a.opened_at)
-            if (
-                a.opened_at < ts
-                and (a.closed_at is None or ts <= reach)
-                and ts <= max(reach, a.opened_at + horizon)
-            ):
+            if _covers(a, ts, horizon):
                 lead = (ts - a.opened_at).total_seconds() / 3600
                 best = lead if best is None else max(best, lead)
         leads.append(best)

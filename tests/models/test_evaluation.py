@@ -3,6 +3,7 @@ model held to a baseline's false-alert rate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -40,6 +41,20 @@ def test_leads_precursor_recall_and_available_lead_from_the_ground_truth() -> No
     assert m["median_lead_h"] == pytest.approx(6.0)
     assert m["median_available_lead_h"] == pytest.approx((8.0 + 4.0) / 2)
     assert m["false_alerts"] == 0
+
+
+def test_an_alert_still_open_warns_of_an_incident_beyond_the_horizon() -> None:
+    # Open since T0 and never closed: the risk stayed high, so an incident 30 h later came
+    # while it was open. It is neither missed nor a false alert.
+    incidents = pl.DataFrame({"asset_id": ["A"], "ts": [T0 + 30 * H]})
+    m = evaluate([_alert("A", T0)], incidents, T0, T0 + 48 * H, 1, timedelta(hours=24))
+    assert m["recall_at_1h"] == 1.0
+    assert m["median_lead_h"] == pytest.approx(30.0)
+    assert m["false_alerts"] == 0
+    closed = replace(_alert("A", T0), closed_at=T0 + 26 * H)
+    m = evaluate([closed], incidents, T0, T0 + 48 * H, 1, timedelta(hours=24))
+    assert m["recall_at_1h"] == 0.0
+    assert m["false_alerts"] == 1
 
 
 def test_unknown_truth_leaves_precursor_and_onset_empty() -> None:
