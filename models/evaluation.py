@@ -75,8 +75,10 @@ def evaluate(
     n_assets: int,
     horizon: timedelta,
     rows: pl.DataFrame | None = None,
+    maintenance: pl.DataFrame | None = None,
 ) -> dict:
-    """Metrics over [start, end]. `incidents`: asset_id, ts[, precursor]; `rows`: label, score."""
+    """Metrics over [start, end]. `incidents`: asset_id, ts[, precursor]; `rows`: label, score;
+    `maintenance`: asset_id, ts of planned maintenance, to count the false alerts it followed."""
     horizon_s = horizon.total_seconds()
     window = incidents.filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
     by_asset: dict[str, list[Alert]] = {}
@@ -102,10 +104,12 @@ def evaluate(
     inc_times: dict[str, list[datetime]] = {}
     for row in incidents.iter_rows(named=True):
         inc_times.setdefault(row["asset_id"], []).append(row["ts"])
-    false = 0
-    for a in opened:
-        if not any(_covers(a, ts, horizon) for ts in inc_times.get(a.asset_id, [])):
-            false += 1
+    false_alerts = [
+        a
+        for a in opened
+        if not any(_covers(a, ts, horizon) for ts in inc_times.get(a.asset_id, []))
+    ]
+    false = len(false_alerts)
     span_s = max((end - start).total_seconds(), 1.0)
     out = {
         "incidents": window.height,
@@ -119,6 +123,16 @@ def evaluate(
         "alerts_per_shift": len(opened) / (span_s / SHIFT_S),
         "horizon_h": horizon_s / 3600,
     }
+    if maintenance is not None:
+        # A false alert that planned maintenance followed, by the same rule as an incident:
+        # perhaps a real defect the crew removed, perhaps a coincidence; reported, still false.
+        maint_times: dict[str, list[datetime]] = {}
+        for row in maintenance.iter_rows(named=True):
+            maint_times.setdefault(row["asset_id"], []).append(row["ts"])
+        out["false_alerts_before_maintenance"] = sum(
+            any(_covers(a, ts, horizon) for ts in maint_times.get(a.asset_id, []))
+            for a in false_alerts
+        )
     if has_truth:
         out["incidents_with_precursor"] = precursor_total
         out["recall_at_1h_precursor"] = (

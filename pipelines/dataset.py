@@ -85,6 +85,13 @@ class Dataset:
         """Grid rows with a <= t < b."""
         return self.grid.filter((pl.col("t") >= a) & (pl.col("t") < b))
 
+    def planned_maintenance(self) -> pl.DataFrame:
+        """asset_id, ts: when planned maintenance began (never an incident)."""
+        d = self.frames.dispatch
+        return d.filter((pl.col("state") == "maintenance") & pl.col("planned")).select(
+            "asset_id", "ts"
+        )
+
     def criticality(self) -> pl.DataFrame:
         """asset_id, criticality."""
         return self.frames.assets.select("asset_id", "criticality")

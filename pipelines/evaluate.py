@@ -20,6 +20,7 @@ KEYS = (
     "pr_auc",
     "alerts",
     "false_alerts",
+    "false_alerts_before_maintenance",
     "incidents_with_precursor",
     "median_available_lead_h",
 )
@@ -32,7 +33,16 @@ def window_metrics(
     w = ds.windows
     a, b = (w.test_start, w.test_end) if which == "test" else (w.valid_start, w.valid_end)
     alerts = replay_alerts(scored_rows, threshold, policy)
-    m = evaluate(alerts, ds.incidents, a, b, ds.n_assets, ds.horizon, rows=scored_rows)
+    m = evaluate(
+        alerts,
+        ds.incidents,
+        a,
+        b,
+        ds.n_assets,
+        ds.horizon,
+        rows=scored_rows,
+        maintenance=ds.planned_maintenance(),
+    )
     return {k: m.get(k) for k in KEYS} | {"threshold": threshold}
 
 

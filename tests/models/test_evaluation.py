@@ -11,6 +11,7 @@ import pytest
 
 from models.alerting import Alert
 from models.evaluation import Policy, evaluate
+from models.features import Frames
 from pipelines.dataset import Dataset, Windows, with_truth
 from pipelines.evaluate import at_false_alerts
 
@@ -57,6 +58,27 @@ def test_an_alert_still_open_warns_of_an_incident_beyond_the_horizon() -> None:
     assert m["false_alerts"] == 1
 
 
+def test_false_alerts_that_planned_maintenance_followed_are_counted_and_stay_false() -> None:
+    incidents = pl.DataFrame({"asset_id": ["A"], "ts": [T0 + 10 * H]})
+    closed = [
+        replace(_alert("A", T0 + 5 * H), closed_at=T0 + 12 * H),  # true: the incident came
+        replace(_alert("B", T0), closed_at=T0 + 6 * H),  # maintenance 20 h after: followed
+        replace(_alert("C", T0), closed_at=T0 + 6 * H),  # maintenance 30 h after: not
+        replace(_alert("D", T0), closed_at=T0 + 6 * H),  # no maintenance at all
+    ]
+    maintenance = pl.DataFrame(
+        {"asset_id": ["A", "B", "C", "E"], "ts": [T0 + 8 * H, T0 + 20 * H, T0 + 30 * H, T0 + H]}
+    )
+    m = evaluate(
+        closed, incidents, T0, T0 + 48 * H, 5, timedelta(hours=24), maintenance=maintenance
+    )
+    assert m["false_alerts"] == 3
+    assert m["false_alerts_before_maintenance"] == 1
+    assert "false_alerts_before_maintenance" not in evaluate(
+        closed, incidents, T0, T0 + 48 * H, 5, timedelta(hours=24)
+    )
+
+
 def test_unknown_truth_leaves_precursor_and_onset_empty() -> None:
     rows = pl.DataFrame({"asset_id": ["A"], "ts": [T0], "ref": ["x"]})
     incidents = with_truth(rows, {})
@@ -86,7 +108,20 @@ def _matched_case(spikes: list[float]) -> tuple[Dataset, pl.DataFrame]:
     ).filter(~((pl.col("asset_id") == "A") & (pl.col("t") >= incident)))
     end = T0 + timedelta(days=10)
     ds = Dataset(
-        frames=None,  # type: ignore[arg-type]  # not read when rows come scored
+        # Rows come scored: of the frames only dispatch is read (no planned maintenance here).
+        frames=Frames(
+            *[pl.DataFrame()] * 3,
+            pl.DataFrame(
+                schema={
+                    "asset_id": pl.String,
+                    "ts": pl.Datetime("us", "UTC"),
+                    "state": pl.String,
+                    "planned": pl.Boolean,
+                }
+            ),
+            pl.DataFrame(),
+            pl.DataFrame(),
+        ),
         grid=pl.DataFrame({"asset_id": ["A", "B"]}),
         incidents=pl.DataFrame({"asset_id": ["A"], "ts": [incident]}),
         windows=Windows(T0, T0, T0, T0, T0, end),

@@ -17,6 +17,8 @@ ROWS = [
     ("p10_lead_h", "p10 lead (h)", "{:.1f}"),
     ("median_available_lead_h", "  most possible (h)", "{:.1f}"),
     ("false_alerts_per_asset_week", "false alerts / asset-week", "{:.2f}"),
+    ("false_alerts", "  false alerts", "{:.0f}"),
+    ("false_alerts_before_maintenance", "  followed by planned maint.", "{:.0f}"),
     ("alerts_per_shift", "alerts / shift", "{:.2f}"),
     ("pr_auc", "PR-AUC (rows)", "{:.3f}"),
 ]
