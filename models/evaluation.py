@@ -67,6 +67,13 @@ def _covers(alert: Alert, ts: datetime, horizon: timedelta) -> bool:
     return ts <= max(alert.opened_at + horizon, alert.closed_at)
 
 
+def _times_by_asset(events: pl.DataFrame) -> dict[str, list[datetime]]:
+    out: dict[str, list[datetime]] = {}
+    for asset, ts in events.select("asset_id", "ts").iter_rows():
+        out.setdefault(asset, []).append(ts)
+    return out
+
+
 def evaluate(
     alerts: list[Alert],
     incidents: pl.DataFrame,
@@ -101,9 +108,7 @@ def evaluate(
                 available.append((ts - row["onset"]).total_seconds() / 3600)
     warned = [lead for lead in leads if lead is not None and lead >= 1.0]
     opened = [a for a in alerts if start <= a.opened_at <= end]
-    inc_times: dict[str, list[datetime]] = {}
-    for row in incidents.iter_rows(named=True):
-        inc_times.setdefault(row["asset_id"], []).append(row["ts"])
+    inc_times = _times_by_asset(incidents)
     false_alerts = [
         a
         for a in opened
@@ -126,9 +131,7 @@ def evaluate(
     if maintenance is not None:
         # A false alert that planned maintenance followed, by the same rule as an incident:
         # perhaps a real defect the crew removed, perhaps a coincidence; reported, still false.
-        maint_times: dict[str, list[datetime]] = {}
-        for row in maintenance.iter_rows(named=True):
-            maint_times.setdefault(row["asset_id"], []).append(row["ts"])
+        maint_times = _times_by_asset(maintenance)
         out["false_alerts_before_maintenance"] = sum(
             any(_covers(a, ts, horizon) for ts in maint_times.get(a.asset_id, []))
             for a in false_alerts
