@@ -270,40 +270,41 @@ def fit(
         if c in features
     }
     x_train = to_matrix(train, features, categories)
-    model = _fit_detector(train, valid, features, categories, x_train, ROUNDS, weight, progress)
+    x_valid = to_matrix(valid, features, categories)
+    y_train = train.get_column("label").to_numpy()
+    y_valid = valid.get_column("label").to_numpy()
+    model, p_main = _fit_detector(
+        features, categories, (x_train, y_train), (x_valid, y_valid), ROUNDS, weight, progress
+    )
     model.reference = drift_reference(model, x_train)
     grown = model.booster.current_iteration()
     fast = [f for f in features if is_fast(f)]
-    model.fast = _fit_detector(
-        train,
-        valid,
+    cols = [features.index(f) for f in fast]  # the same columns, not re-read from the frames
+    model.fast, p_fast = _fit_detector(
         fast,
         {c: v for c, v in categories.items() if c in fast},
-        x_train[:, [features.index(f) for f in fast]],  # the same columns, not re-read
+        (x_train[:, cols], y_train),
+        (x_valid[:, cols], y_valid),
         FAST_ROUNDS,
         weight,
         None if progress is None else lambda i: progress(grown + i),
     )
-    y_valid = valid.get_column("label").to_numpy()
-    either = np.maximum(model._own(valid), model.fast._own(valid))
-    model.combined = PlattCalibrator().fit(either, y_valid)
+    model.combined = PlattCalibrator().fit(np.maximum(p_main, p_fast), y_valid)
     return model
 
 
 def _fit_detector(
-    train: pl.DataFrame,
-    valid: pl.DataFrame,
     features: list[str],
     categories: dict[str, list[str]],
-    x_train: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    valid: tuple[np.ndarray, np.ndarray],
     rounds: int,
     weight: np.ndarray | None,
     progress: Callable[[int], None] | None,
-) -> RiskModel:
-    """One booster on `features`, early-stopped and Platt-calibrated on `valid`."""
-    x_valid = to_matrix(valid, features, categories)
-    y_train = train.get_column("label").to_numpy()
-    y_valid = valid.get_column("label").to_numpy()
+) -> tuple[RiskModel, np.ndarray]:
+    """One booster on `features` from (matrix, labels) pairs, early-stopped and Platt-calibrated
+    on `valid`; also its calibrated validation probabilities (RiskModel._own on them)."""
+    (x_train, y_train), (x_valid, y_valid) = train, valid
     cat_idx = [features.index(c) for c in categories]
     params = {
         **PARAMS,
@@ -331,7 +332,8 @@ def _fit_detector(
     )
     raw_valid = booster.predict(x_valid, num_iteration=booster.best_iteration)
     calibrator = PlattCalibrator().fit(raw_valid, y_valid)
-    return RiskModel(booster, calibrator, features, categories)
+    p_valid = np.clip(calibrator.predict(raw_valid), 0.0, 1.0)
+    return RiskModel(booster, calibrator, features, categories), p_valid
 
 
 def drift_reference(model: RiskModel, x_train: np.ndarray) -> dict[str, dict]:
