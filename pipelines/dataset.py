@@ -125,6 +125,37 @@ def with_truth(incident_rows: pl.DataFrame, known: dict[str, str | None]) -> pl.
     )
 
 
+def span_windows(lo: datetime, hi: datetime, horizon: timedelta) -> Windows:
+    """The default split of data from `lo` to `hi` (first and last 15-min bucket), after the
+    baseline warm-up and leaving the last horizon unlabelled."""
+    start = _align(lo + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS))
+    return split(start, hi - horizon, horizon)
+
+
+def dataset_from_frames(
+    frames: Frames,
+    windows: Windows,
+    hi: datetime,
+    horizon: timedelta,
+    truth: dict[str, str | None],
+    min_downtime: timedelta = timedelta(minutes=30),
+    outcomes: pl.DataFrame | None = None,
+) -> Dataset:
+    """Label the scoring grid of `windows` from what the frames recorded (and the verdicts on
+    alerts in `outcomes`, if any). `hi` is the last bucket with data."""
+    assets = frames.assets.get_column("asset_id").to_list()
+    grid = make_grid(assets, windows.start, hi - horizon, frames.dispatch)
+    incident_rows = find_incidents(frames.dispatch, frames.incidents, hi, min_downtime)
+    incident_rows = with_truth(incident_rows, truth)
+    found = incident_rows.select("asset_id", "ts")
+    if outcomes is not None:
+        # People's verdicts on alerts label training rows, but never count as incidents to
+        # find: the backtest judges the model on what the plant recorded.
+        extra = outcome_incidents(outcomes, hi, horizon)
+        found = pl.concat([incident_rows.select(extra.columns), extra])
+    return Dataset(frames, label(grid, found, horizon), incident_rows, windows, horizon)
+
+
 def load_dataset(
     conn: psycopg.Connection,
     horizon: timedelta,
@@ -137,19 +168,12 @@ def load_dataset(
     lo, hi = data_span(conn)
     if lo is None:
         raise PrecursorError("no signal data in the database: ingest or replay some first")
-    start = _align(lo + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS))
     if windows is None:
-        windows = split(start, hi - horizon, horizon)
+        windows = span_windows(lo, hi, horizon)
     frames = load_frames(conn, windows.start, hi)
-    assets = frames.assets.get_column("asset_id").to_list()
-    grid = make_grid(assets, windows.start, hi - horizon, frames.dispatch)
-    incident_rows = find_incidents(frames.dispatch, frames.incidents, hi, min_downtime)
-    incident_rows = with_truth(incident_rows, read_truth(truth))
-    # People's verdicts on alerts label training rows, but never count as incidents to find:
-    # the backtest judges the model on what the plant recorded.
-    extra = outcome_incidents(load_outcomes(conn), hi, horizon)
-    labelled = label(grid, pl.concat([incident_rows.select(extra.columns), extra]), horizon)
-    return Dataset(frames, labelled, incident_rows, windows, horizon)
+    return dataset_from_frames(
+        frames, windows, hi, horizon, read_truth(truth), min_downtime, load_outcomes(conn)
+    )
 
 
 def load_outcomes(conn: psycopg.Connection) -> pl.DataFrame:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 import mlflow
 import numpy as np
+import polars as pl
 from tqdm import tqdm
 
 from models import registry
-from models.estimator import PARAMS, TOTAL_ROUNDS, fit
+from models.estimator import PARAMS, TOTAL_ROUNDS, RiskModel, fit
+from models.evaluation import Policy
 from pipelines import plots
 from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
@@ -40,6 +42,52 @@ def prepare(ds: Dataset, quiet: bool = False):
     return out["train"], out["valid"], out["test"]
 
 
+@dataclass
+class Fitted:
+    """A model fitted, thresholded and measured, with the feature rows it came from."""
+
+    model: RiskModel
+    test: dict  # the model on the test window (window_metrics)
+    valid: dict  # and on validation, where its threshold was chosen
+    baselines: dict[str, dict]
+    x_train: pl.DataFrame
+    x_valid: pl.DataFrame
+    x_test: pl.DataFrame
+
+    def result(self) -> dict:
+        """What `train --json` prints before logging: test metrics, baselines, validation."""
+        return {
+            **self.test,
+            "baselines": self.baselines,
+            "valid": self.valid,
+            "budget": self.model.info["budget"],
+            "window": self.model.info["windows"],
+            "horizon_h": self.model.horizon_s / 3600,
+        }
+
+
+def fit_and_evaluate(ds: Dataset, policy: Policy, budget: float, quiet: bool = False) -> Fitted:
+    """Fit on the training window, threshold on validation for the alert budget, and measure
+    the model and both baselines on the test window (no MLflow, no database)."""
+    x_train, x_valid, x_test = prepare(ds, quiet)
+    bar = tqdm(total=TOTAL_ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
+    model = fit(x_train, x_valid, progress=lambda i: bar.update(i - bar.n))
+    bar.close()
+    valid_scored = scored(ds, x_valid, model.predict(x_valid))
+    model.threshold = choose(ds, valid_scored, policy, budget)
+    model.horizon_s = int(ds.horizon.total_seconds())
+    model.info = {
+        "windows": ds.windows.to_dict(),
+        "budget": budget,
+        "rows": {"train": x_train.height, "valid": x_valid.height, "test": x_test.height},
+    }
+    valid_m = window_metrics(ds, valid_scored, model.threshold, policy, which="valid")
+    test_scored = scored(ds, x_test, model.predict(x_test))
+    test_m = window_metrics(ds, test_scored, model.threshold, policy)
+    base = baselines(ds, x_train, x_valid, x_test, policy, budget, test_scored)
+    return Fitted(model, test_m, valid_m, base, x_train, x_valid, x_test)
+
+
 def run_train(
     settings: Settings,
     *,
@@ -54,32 +102,10 @@ def run_train(
         ds = load_dataset(
             conn, horizon, truth, min_downtime=timedelta(minutes=settings.min_downtime_min)
         )
-    x_train, x_valid, x_test = prepare(ds, quiet)
     policy = replace(policy_from(settings), horizon=horizon)
-    bar = tqdm(total=TOTAL_ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
-    model = fit(x_train, x_valid, progress=lambda i: bar.update(i - bar.n))
-    bar.close()
-    model.threshold = choose(ds, scored(ds, x_valid, model.predict(x_valid)), policy, budget)
-    model.horizon_s = int(horizon.total_seconds())
-    model.info = {
-        "windows": ds.windows.to_dict(),
-        "budget": budget,
-        "rows": {"train": x_train.height, "valid": x_valid.height, "test": x_test.height},
-    }
-    valid_m = window_metrics(
-        ds, scored(ds, x_valid, model.predict(x_valid)), model.threshold, policy, which="valid"
-    )
-    test_scored = scored(ds, x_test, model.predict(x_test))
-    test_m = window_metrics(ds, test_scored, model.threshold, policy)
-    base = baselines(ds, x_train, x_valid, x_test, policy, budget, test_scored)
-    result = {
-        **test_m,
-        "baselines": base,
-        "valid": valid_m,
-        "budget": budget,
-        "window": ds.windows.to_dict(),
-        "horizon_h": horizon.total_seconds() / 3600,
-    }
+    fitted = fit_and_evaluate(ds, policy, budget, quiet)
+    model, x_test, test_m = fitted.model, fitted.x_test, fitted.test
+    result = fitted.result()
 
     with mlflow.start_run(run_name="train") as run:
         mlflow.log_params(
@@ -97,9 +123,9 @@ def run_train(
             }
         )
         _log_metrics("test", test_m)
-        _log_metrics("valid", valid_m)
-        log_baselines("baseline", base)
-        _log_artifacts(model, x_test, ds, base)
+        _log_metrics("valid", fitted.valid)
+        log_baselines("baseline", fitted.baselines)
+        _log_artifacts(model, x_test, ds, fitted.baselines)
         version = registry.log_risk_model(model, x_test)
         result.update(model_version=version, run_id=run.info.run_id)
 
@@ -126,8 +152,6 @@ def run_train(
 def fit_frames(frames, valid_share: float = 0.3):
     """A model fitted straight on in-memory frames (no database, no MLflow): the newest
     `valid_share` of the labelled span validates. For benchmarks and tests."""
-    import polars as pl
-
     from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, build_features, scoring_grid
     from models.labels import incidents, label
 
