@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import mlflow
@@ -27,8 +28,6 @@ def run_backtest(
     if version is None:
         raise PrecursorError("no champion model yet: run `precursor train` first")
     model = registry.load_version(version)
-    from datetime import timedelta
-
     horizon = timedelta(seconds=model.horizon_s)
     windows = Windows.from_dict(model.info["windows"])
     with db.connect(settings) as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -98,12 +99,17 @@ class Dataset:
 
 
 def read_truth(path: Path | None) -> dict[str, str | None]:
-    """Incident ref -> when the simulator started its precursor (RFC 3339), None for none."""
+    """Incident ref -> when the simulator started its precursor (RFC 3339), None for none;
+    from a ground-truth JSON-lines file."""
     if path is None or not Path(path).exists():
         return {}
+    return truth_from(orjson.loads(line) for line in Path(path).read_bytes().splitlines())
+
+
+def truth_from(records: Iterable[dict]) -> dict[str, str | None]:
+    """read_truth over ground-truth records already in memory."""
     out = {}
-    for line in Path(path).read_bytes().splitlines():
-        rec = orjson.loads(line)
+    for rec in records:
         if rec.get("type") != "incident":
             continue
         ref = rec.get("event_id") or rec.get("incident_id")

@@ -21,6 +21,7 @@ from pipelines import plots
 from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
 from precursor.core import db
+from precursor.core.errors import PrecursorError
 from precursor.core.settings import Settings
 from services.predict.policy import policy_from
 from services.predict.registry_sync import sync_registry
@@ -36,6 +37,15 @@ def prepare(ds: Dataset, quiet: bool = False):
         ("valid", ds.rows(w.valid_start, w.valid_end)),
         ("test", ds.rows(w.test_start, w.test_end)),
     ]
+    spans = {"train": (w.start, w.train_end), "valid": (w.valid_start, w.valid_end)}
+    for name, (a, b) in spans.items():
+        if not (ds.rows(a, b).get_column("label") == 1).any():
+            hours = ds.horizon.total_seconds() / 3600
+            raise PrecursorError(
+                f"no incident within {hours:g} h of any scored time in the {name} window "
+                f"({a:%Y-%m-%d} .. {b:%Y-%m-%d}): nothing to learn or calibrate on; "
+                "ingest more history (or lower PRECURSOR_MIN_DOWNTIME_MIN)"
+            )
     out = {}
     for name, rows in tqdm(steps, desc="features", unit="window", disable=quiet):
         out[name] = feature_rows(ds, rows)

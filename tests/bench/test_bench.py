@@ -57,3 +57,27 @@ def test_bench_score_json_reports_times_and_the_scoring_process_rss() -> None:
     parts = figures["features_s"] + figures["predict_s"] + figures["explain_s"]
     assert figures["total_s"] == pytest.approx(parts, abs=0.003)
     assert 0 < figures["peak_rss_mb"] < 24 * 1024
+
+
+def test_bench_quality_json_reports_each_plant_against_the_bar() -> None:
+    figures = _bench("quality", "--seeds", "6", "--assets", "10", "--days", "40")
+    (plant,) = figures["plants"]
+    assert plant["seed"] == 6 and plant["incidents_with_precursor"] == 2
+    assert set(plant["baselines"]) == {"threshold", "isolation_forest"}
+    assert figures["summary"]["meet"]["false_alerts"] == int(
+        plant["false_alerts_per_asset_week"] <= figures["bar"]["false_alerts_per_asset_week_max"]
+    )
+
+
+def test_bench_quality_table_marks_what_it_could_not_judge() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "precursor", "bench", "quality", "--seeds", "1,3",
+         "--assets", "10", "--days", "40"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line[:4].strip()}
+    assert rows["1"].split()[-2:] == ["n/a", "no"]  # no precursor incident in its test window
+    assert "skipped: no incident within 24 h" in rows["3"]  # none in its validation window
+    assert "plants meeting each point of the bar, of 1:" in result.stdout

@@ -25,6 +25,8 @@ SUBCOMMANDS = [
     "bench simulate",
     "bench score",
     "bench train",
+    "bench quality",
+    "bench api",
     "status",
     "train",
     "backtest",
@@ -62,7 +64,8 @@ def test_cli_every_command_has_help(command: str) -> None:
 @pytest.mark.parametrize(
     "args",
     [["frobnicate"], ["bench", "ingest", "--samples", "-5"], ["ingest", "--stream", "nope"],
-     ["up", "--api-port", "eighty"]],
+     ["up", "--api-port", "eighty"], ["bench", "quality", "--seeds", "9-3"],
+     ["bench", "quality", "--seeds", "seven"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)

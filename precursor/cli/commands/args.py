@@ -30,6 +30,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_list(text: str) -> list[int]:
+    """Seeds as `8-15`, `7,9,11` or a mix (`7,8-10`): whole numbers >= 0, each once."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, sep, hi = part.strip().partition("-")
+            first = int(lo)
+            last = int(hi) if sep else first
+            if first < 0 or last < first:
+                raise ValueError
+            seeds += [s for s in range(first, last + 1) if s not in seeds]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds are whole numbers >= 0 or ranges like 8-15, comma-separated: {text!r}"
+        ) from None
+    return seeds
+
+
 def timestamp(text: str) -> datetime:
     """An RFC 3339 timestamp with an offset."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from precursor.cli.commands.args import positive_float, positive_int
+from precursor.cli.commands.args import positive_float, positive_int, seed_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +42,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--days", type=positive_float, default=120.0, help="(120)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.set_defaults(run=run_train)
+    quality = targets.add_parser(
+        "quality",
+        help="backtest figures on several simulated plants, in memory",
+        description="Render a simulated plant per seed in memory, train and backtest on it as "
+        "`train` does (no database or broker), and report each plant's test-window figures "
+        "against the quality bar. About 2 minutes and a few GB per 120-day plant.",
+    )
+    quality.add_argument(
+        "--seeds", type=seed_list, default=seed_list("8-15"), help="e.g. 8-15 or 7,9 (8-15)"
+    )
+    quality.add_argument("--assets", type=positive_int, default=40, help="(40)")
+    quality.add_argument("--days", type=positive_float, default=120.0, help="(120)")
+    quality.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
+    quality.add_argument("--json", action="store_true", help="print one JSON object")
+    quality.set_defaults(run=run_quality)
     api = targets.add_parser("api", help="API latency under concurrent clients")
     api.add_argument("--assets", type=positive_int, default=200, help="(200)")
     api.add_argument("--days", type=positive_int, default=30, help="days of risk scores (30)")
@@ -116,6 +131,53 @@ def run_train(args: argparse.Namespace) -> int:
     from pipelines.bench.train import run_bench_train
 
     return _print(run_bench_train(args.settings, args.assets, args.days), args.json)
+
+
+def run_quality(args: argparse.Namespace) -> int:
+    """Backtest on several simulated plants and print each against the quality bar."""
+    from pipelines.bench.quality import run_bench_quality
+
+    result = run_bench_quality(
+        args.settings, args.seeds, args.assets, args.days, args.interval, quiet=args.json
+    )
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"{'seed':>4} {'incid':>5} {'prec':>4} {'recall_p':>8} {'recall':>6} {'lead_h':>6} "
+        f"{'avail_h':>7} {'FA/aw':>6} {'beats':>5}  meets all"
+    )
+    for p in result["plants"]:
+        print(
+            f"{p['seed']:>4} {p['incidents']:>5} {p['incidents_with_precursor']:>4} "
+            f"{_fig(p['recall_at_1h_precursor']):>8} {_fig(p['recall_at_1h']):>6} "
+            f"{_fig(p['median_lead_h'], 1):>6} {_fig(p['median_available_lead_h'], 1):>7} "
+            f"{_fig(p['false_alerts_per_asset_week']):>6} "
+            f"{_yes(p['meets']['beats_baselines']):>5}  "
+            f"{_yes(all(v is True for v in p['meets'].values()))}"
+        )
+    for p in result["skipped"]:
+        print(f"{p['seed']:>4} skipped: {p['error']}")
+    s, bar, n = result["summary"], result["bar"], result["summary"]["plants"]
+    print(f"plants meeting each point of the bar, of {n}:")
+    points = (
+        ("recall_at_1h_precursor", f">= {bar['recall_at_1h_precursor_min']:g}"),
+        ("median_lead_h", f">= {bar['median_lead_h_min']:g} h"),
+        ("false_alerts", f"<= {bar['false_alerts_per_asset_week_max']:g} per asset-week"),
+        ("beats_baselines", "at no more false alerts"),
+    )
+    for key, rule in points:
+        print(f"  {key:24s} {rule:28s} {s['meet'][key]}")
+    print(f"  {'all':24s} {'':28s} {s['meet_all']}")
+    return 0
+
+
+def _yes(value: bool | None) -> str:
+    return "n/a" if value is None else "yes" if value else "no"
+
+
+def _fig(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def run_api(args: argparse.Namespace) -> int:

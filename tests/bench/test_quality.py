@@ -1,0 +1,96 @@
+"""The cross-plant evaluation's judgement of the quality bar, and its seed lists."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from pipelines.bench.quality import beats_baseline, meets, summarise
+from precursor.cli.commands.args import seed_list
+
+
+def _matched(recall: float, recall_p: float, within: bool = True) -> dict:
+    return {"recall_at_1h": recall, "recall_at_1h_precursor": recall_p, "within": within}
+
+
+def _baseline(recall: float, recall_p: float, matched: dict) -> dict:
+    return {
+        "recall_at_1h": recall,
+        "recall_at_1h_precursor": recall_p,
+        "model_at_same_false_alerts": matched,
+    }
+
+
+def _figures(**over) -> dict:
+    fig = {
+        "incidents_with_precursor": 6,
+        "recall_at_1h_precursor": 0.83,
+        "median_lead_h": 6.5,
+        "false_alerts_per_asset_week": 0.4,
+        "baselines": {
+            "threshold": _baseline(0.1, 0.2, _matched(0.2, 0.5)),
+            "isolation_forest": _baseline(0.2, 0.3, _matched(0.3, 0.6)),
+        },
+    }
+    return fig | over
+
+
+def test_beats_a_baseline_only_with_more_precursor_recall_at_no_more_false_alerts() -> None:
+    assert beats_baseline(_baseline(0.1, 0.2, _matched(0.2, 0.5)))
+    assert not beats_baseline(_baseline(0.1, 0.2, _matched(0.2, 0.5, within=False)))
+    assert not beats_baseline(_baseline(0.1, 0.5, _matched(0.2, 0.5)))  # equal: not better
+    assert not beats_baseline(_baseline(0.3, 0.2, _matched(0.2, 0.5)))  # fewer of all incidents
+    assert beats_baseline(_baseline(None, None, _matched(0.0, 0.5)))
+
+
+def test_each_point_of_the_bar_is_judged_on_its_own() -> None:
+    assert meets(_figures(), 0.5) == dict.fromkeys(
+        ("recall_at_1h_precursor", "median_lead_h", "false_alerts", "beats_baselines"), True
+    )
+    assert meets(_figures(median_lead_h=5.9), 0.5)["median_lead_h"] is False
+    assert meets(_figures(recall_at_1h_precursor=0.79), 0.5)["recall_at_1h_precursor"] is False
+    assert meets(_figures(false_alerts_per_asset_week=0.51), 0.5)["false_alerts"] is False
+    worse = _figures()
+    worse["baselines"]["threshold"] = _baseline(0.1, 0.6, _matched(0.2, 0.5))
+    assert meets(worse, 0.5)["beats_baselines"] is False
+    quiet = meets(_figures(incidents_with_precursor=0, recall_at_1h_precursor=None), 0.5)
+    assert quiet == {
+        "recall_at_1h_precursor": None,
+        "median_lead_h": None,
+        "false_alerts": True,
+        "beats_baselines": None,
+    }
+
+
+def test_summary_counts_only_points_met() -> None:
+    plants = [
+        {"meets": meets(_figures(), 0.5)} | _figures(median_available_lead_h=8.0),
+        {"meets": meets(_figures(median_lead_h=4.0), 0.5)}
+        | _figures(median_lead_h=4.0, median_available_lead_h=5.0),
+        {"meets": meets(_figures(incidents_with_precursor=0), 0.5)}
+        | _figures(median_lead_h=None, median_available_lead_h=None),
+    ]
+    s = summarise(plants)
+    assert s["plants"] == 3 and s["meet_all"] == 1
+    assert s["meet"] == {
+        "recall_at_1h_precursor": 2,
+        "median_lead_h": 1,
+        "false_alerts": 3,
+        "beats_baselines": 2,
+    }
+    assert s["median_lead_h"] == {"min": 4.0, "median": 5.25, "max": 6.5}
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [("8-15", list(range(8, 16))), ("7", [7]), ("7,9,11", [7, 9, 11]), ("7,8-10,8", [7, 8, 9, 10])],
+)
+def test_seed_lists(text: str, seeds: list[int]) -> None:
+    assert seed_list(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "9-3", "-1", "seven", "1,,2", "3-"])
+def test_bad_seed_lists_are_argument_errors(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="seeds are whole numbers"):
+        seed_list(text)
