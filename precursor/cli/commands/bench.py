@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from precursor.cli.commands.args import positive_float, positive_int, seed_list
 
@@ -137,8 +138,10 @@ def run_quality(args: argparse.Namespace) -> int:
     """Backtest on several simulated plants and print each against the quality bar."""
     from pipelines.bench.quality import run_bench_quality
 
+    # Minutes per plant: keep the progress bar (stderr) for a person even with --json.
+    quiet = args.json and not sys.stderr.isatty()
     result = run_bench_quality(
-        args.settings, args.seeds, args.assets, args.days, args.interval, quiet=args.json
+        args.settings, args.seeds, args.assets, args.days, args.interval, quiet=quiet
     )
     if args.json:
         print(json.dumps(result))
