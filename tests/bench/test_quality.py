@@ -94,3 +94,10 @@ def test_seed_lists(text: str, seeds: list[int]) -> None:
 def test_bad_seed_lists_are_argument_errors(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="seeds are whole numbers"):
         seed_list(text)
+
+
+@pytest.mark.parametrize("text", ["0-1000", "0-99999999999", "1000,0-999"])
+def test_seed_lists_are_bounded(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="at most 1000 seeds"):
+        seed_list(text)
+    assert len(seed_list("0-999")) == 1000
