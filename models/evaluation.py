@@ -154,6 +154,25 @@ def evaluate(
     return out
 
 
+LADDER_STEP = 1.05  # above the top quantile, candidate thresholds 5 % apart
+
+
+def threshold_candidates(probs: np.ndarray, matrix: RiskMatrix, candidates: int) -> np.ndarray:
+    """Score quantiles from the 90th up, then a ladder above the top one up to a threshold at
+    which no score reaches the lowest likelihood band. The top quantile is not the quietest
+    threshold: a band below p* (0.6 p* by default) lets a critical asset alert from scores
+    under it, so without the ladder the strictest candidate could still raise alerts."""
+    qs = np.quantile(probs, np.linspace(0.90, 0.99995, candidates))
+    lowest = min(matrix.bands)
+    if qs[-1] <= 0 or lowest <= 0:  # (a band at 0 alerts at any score: no threshold is silent)
+        return np.unique(qs)
+    top, silent = qs[-1], probs.max() / lowest
+    if silent <= top:
+        return np.unique(qs)
+    steps = int(np.ceil(np.log(silent / top) / np.log(LADDER_STEP)))
+    return np.unique(np.concatenate([qs, top * LADDER_STEP ** np.arange(1, steps + 2)]))
+
+
 def choose_threshold(
     scored: pl.DataFrame,
     incidents: pl.DataFrame,
@@ -169,7 +188,7 @@ def choose_threshold(
     `margin` x `budget`: it spends the budget on recall and lead time, keeping a margin for the
     next window. If no candidate qualifies, the strictest one."""
     probs = scored.get_column("probability").to_numpy()
-    qs = np.unique(np.quantile(probs, np.linspace(0.90, 0.99995, candidates)))
+    qs = threshold_candidates(probs, policy.matrix, candidates)
     chosen: tuple[float, dict] | None = None
     for q in qs[::-1]:  # strictest first; false alerts grow as the threshold falls
         if q <= 0:

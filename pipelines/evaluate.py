@@ -93,8 +93,9 @@ def at_false_alerts(ds: Dataset, scored_rows: pl.DataFrame, policy: Policy, ceil
     """The model on the test window at the lowest threshold whose false alerts per asset-week
     there are no more than `ceiling`: recall compared at equal false alerts, since two detectors
     thresholded for one budget on validation land at different rates on test. This threshold is
-    a comparison only; the model's own was chosen on validation. `within` is false when even
-    the strictest candidate threshold raised more false alerts than the ceiling."""
+    a comparison only; the model's own was chosen on validation. The candidates reach up to a
+    threshold at which the model raises no alert at all (models.evaluation.threshold_candidates),
+    so `within` is false only when the rating bands let no threshold get that quiet."""
     w = ds.windows
     threshold, _ = choose_threshold(
         scored_rows,
