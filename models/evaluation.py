@@ -157,14 +157,20 @@ def evaluate(
 LADDER_STEP = 1.05  # above the top quantile, candidate thresholds 5 % apart
 
 
-def threshold_candidates(probs: np.ndarray, matrix: RiskMatrix, candidates: int) -> np.ndarray:
-    """Score quantiles from the 90th up, then a ladder above the top one up to a threshold at
-    which no score reaches the lowest likelihood band. The top quantile is not the quietest
-    threshold: a band below p* (0.6 p* by default) lets a critical asset alert from scores
-    under it, so without the ladder the strictest candidate could still raise alerts."""
+def threshold_candidates(
+    probs: np.ndarray, matrix: RiskMatrix, candidates: int, to_silence: bool = False
+) -> np.ndarray:
+    """Score quantiles from the 90th up; `to_silence` adds a ladder above the top one up to a
+    threshold at which no score reaches the lowest likelihood band. The top quantile is not the
+    quietest threshold: a band below p* (0.6 p* by default) lets a critical asset alert from
+    scores under it, so without the ladder the strictest candidate can still raise alerts.
+    (Thresholds for a budget keep to the quantiles: false alerts need not fall steadily as the
+    threshold rises, since alerts that merge at a lower one split at a higher one, so a ladder
+    could stop the downward search earlier than the quantiles alone.)"""
     qs = np.quantile(probs, np.linspace(0.90, 0.99995, candidates))
     lowest = min(matrix.bands)
-    if qs[-1] <= 0 or lowest <= 0:  # (a band at 0 alerts at any score: no threshold is silent)
+    # (With a band at 0 any score alerts: no threshold is silent.)
+    if not to_silence or qs[-1] <= 0 or lowest <= 0:
         return np.unique(qs)
     top, silent = qs[-1], probs.max() / lowest
     if silent <= top:
@@ -183,12 +189,14 @@ def choose_threshold(
     budget: float,
     candidates: int = 48,
     margin: float = 0.8,
+    to_silence: bool = False,
 ) -> tuple[float, dict]:
     """The lowest threshold whose false alerts per asset-week on this window stay within
     `margin` x `budget`: it spends the budget on recall and lead time, keeping a margin for the
-    next window. If no candidate qualifies, the strictest one."""
+    next window. If no candidate qualifies, the strictest one. `to_silence` starts the search
+    from a threshold at which nothing alerts (threshold_candidates), for budgets near zero."""
     probs = scored.get_column("probability").to_numpy()
-    qs = threshold_candidates(probs, policy.matrix, candidates)
+    qs = threshold_candidates(probs, policy.matrix, candidates, to_silence)
     chosen: tuple[float, dict] | None = None
     for q in qs[::-1]:  # strictest first; false alerts grow as the threshold falls
         if q <= 0:

@@ -107,6 +107,7 @@ def at_false_alerts(ds: Dataset, scored_rows: pl.DataFrame, policy: Policy, ceil
         ceiling,
         candidates=MATCH_CANDIDATES,
         margin=1.0,
+        to_silence=True,
     )
     m = window_metrics(ds, scored_rows, threshold, policy)
     return {k: m[k] for k in MATCHED_KEYS} | {
