@@ -18,7 +18,15 @@ from models import registry
 from models.estimator import PARAMS, TOTAL_ROUNDS, RiskModel, fit
 from models.evaluation import Policy
 from pipelines import plots
-from pipelines.dataset import Dataset, feature_rows, load_dataset, scored, subsample_negatives
+from pipelines.dataset import (
+    Dataset,
+    Windows,
+    dataset_from_frames,
+    feature_rows,
+    load_dataset,
+    scored,
+    subsample_negatives,
+)
 from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
 from precursor.core import db
 from precursor.core.errors import PrecursorError
@@ -38,8 +46,9 @@ def prepare(ds: Dataset, quiet: bool = False):
         ("test", ds.rows(w.test_start, w.test_end)),
     ]
     spans = {"train": (w.start, w.train_end), "valid": (w.valid_start, w.valid_end)}
-    for name, (a, b) in spans.items():
-        if not (ds.rows(a, b).get_column("label") == 1).any():
+    for name, rows in steps[:2]:  # (subsampling keeps every positive row)
+        if not (rows.get_column("label") == 1).any():
+            a, b = spans[name]
             hours = ds.horizon.total_seconds() / 3600
             raise PrecursorError(
                 f"no incident within {hours:g} h of any scored time in the {name} window "
@@ -162,26 +171,16 @@ def run_train(
 def fit_frames(frames, valid_share: float = 0.3):
     """A model fitted straight on in-memory frames (no database, no MLflow): the newest
     `valid_share` of the labelled span validates. For benchmarks and tests."""
-    from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, build_features, scoring_grid
-    from models.labels import incidents, label
+    from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS
 
+    horizon = timedelta(hours=24)
     lo = frames.r15.get_column("bucket").min() + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS)
     hi = frames.r15.get_column("bucket").max()
-    ids = frames.assets.get_column("asset_id").to_list()
-    grid = label(
-        scoring_grid(ids, lo, hi - timedelta(hours=24), frames.dispatch),
-        incidents(frames.dispatch, frames.incidents, hi),
-    )
     cut = lo + (hi - lo) * (1 - valid_share)
-    rows = subsample_negatives(grid.filter(pl.col("t") < cut))
-    valid = grid.filter(pl.col("t") >= cut + timedelta(hours=24))
-
-    def features(g: pl.DataFrame) -> pl.DataFrame:
-        return build_features(frames, g.select("asset_id", "t")).join(
-            g.select("asset_id", "t", "label"), on=["asset_id", "t"]
-        )
-
-    return fit(features(rows), features(valid))
+    windows = Windows(lo, cut, cut + horizon, hi, hi, hi)
+    ds = dataset_from_frames(frames, windows, hi, horizon, truth={})
+    rows = subsample_negatives(ds.rows(lo, cut))
+    return fit(feature_rows(ds, rows), feature_rows(ds, ds.rows(cut + horizon, hi)))
 
 
 def _log_metrics(prefix: str, metrics: dict) -> None:
