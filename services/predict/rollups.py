@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from models import diurnal
+from precursor.core.db import has_timescaledb
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,20 @@ _LOCK_KEY = 0x70726563  # "prec"
 
 def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int = 10_000) -> int:
     """Roll up every marked bucket, then every day marked on its own (in chunks, one
-    transaction each, one maintainer at a time); returns buckets done."""
+    transaction each, one maintainer at a time); returns buckets done. On TimescaleDB, where the
+    15-minute rollup is a continuous aggregate, this commits the caller's open transaction."""
+    if is_continuous_aggregate(conn):
+        done = _refresh_continuous(conn, chunk, max_chunks)
+    else:
+        done = _refresh_table(conn, chunk, max_chunks)
+    days_done = _refresh_marked_days(conn, chunk // 10)  # a day is ~96 buckets of work
+    if done or days_done:
+        logger.info("rolled up %d buckets and %d marked days", done, days_done)
+    return done
+
+
+def _refresh_table(conn: psycopg.Connection, chunk: int, max_chunks: int) -> int:
+    """The 15-minute table and the days its buckets fall in, recomputed chunk by chunk."""
     done = 0
     for _ in range(max_chunks):
         with conn.transaction():
@@ -119,7 +134,12 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
         done += taken
         if taken < chunk:
             break
-    days_done, day_chunk = 0, chunk // 10  # a day is ~96 buckets of work
+    return done
+
+
+def _refresh_marked_days(conn: psycopg.Connection, day_chunk: int, max_chunks: int = 10_000) -> int:
+    """Days marked on their own, rolled up from the 15-minute rollup; returns days done."""
+    days_done = 0
     for _ in range(max_chunks):
         with conn.transaction():
             conn.execute(_TAKE_TURN, {"key": _LOCK_KEY})
@@ -129,6 +149,74 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
         days_done += len(marked)
         if len(marked) < day_chunk:
             break
-    if done or days_done:
-        logger.info("rolled up %d buckets and %d marked days", done, days_done)
+    return days_done
+
+
+# -- TimescaleDB: the 15-minute rollup is a continuous aggregate (migration 0008) --------------
+
+_IS_CAGG = """
+SELECT EXISTS (SELECT 1 FROM timescaledb_information.continuous_aggregates
+               WHERE view_name = 'signal_rollup_15m')
+"""
+
+# Marks move to rollup_pending in one transaction; the aggregate is refreshed outside any (as
+# TimescaleDB requires); the days are rolled up and the pending marks dropped in a third. A
+# sample arriving meanwhile finds its mark gone and marks its bucket again, for the next round.
+_TAKE_MARKS = """
+WITH d AS (
+    DELETE FROM rollup_dirty
+    WHERE (asset_id, bucket) IN (
+        SELECT asset_id, bucket FROM rollup_dirty ORDER BY bucket LIMIT %(limit)s)
+    RETURNING asset_id, bucket
+), kept AS (
+    INSERT INTO rollup_pending SELECT * FROM d ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM d
+"""
+_PENDING_SPAN = "SELECT min(bucket), max(bucket) + interval '15 minutes' FROM rollup_pending"
+_TAKE_PENDING = """
+WITH p AS (DELETE FROM rollup_pending RETURNING asset_id, bucket)
+SELECT array_agg(asset_id), array_agg(day)
+FROM (SELECT DISTINCT asset_id, date_trunc('day', bucket, 'UTC') AS day FROM p) AS u
+"""
+
+
+def is_continuous_aggregate(conn: psycopg.Connection) -> bool:
+    """True when signal_rollup_15m is a TimescaleDB continuous aggregate."""
+    idle = conn.info.transaction_status == TransactionStatus.IDLE
+    try:
+        return has_timescaledb(conn) and bool(conn.execute(_IS_CAGG).fetchone()[0])
+    finally:
+        if idle and not conn.autocommit:
+            conn.rollback()  # only read: leave the connection as it was found
+
+
+def _refresh_continuous(conn: psycopg.Connection, chunk: int, max_chunks: int) -> int:
+    """Refresh the aggregate over the marked buckets, then roll their days up, chunk by chunk.
+    A session advisory lock keeps maintainers in turn across the three steps."""
+    conn.commit()  # a refresh cannot run inside a transaction
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    done = 0
+    try:
+        conn.execute("SELECT pg_advisory_lock(%(key)s)", {"key": _LOCK_KEY})
+        try:
+            for _ in range(max_chunks):
+                with conn.transaction():
+                    taken = conn.execute(_TAKE_MARKS, {"limit": chunk}).fetchone()[0]
+                lo, hi = conn.execute(_PENDING_SPAN).fetchone()
+                if lo is not None:  # also marks a stopped maintainer left pending
+                    conn.execute(
+                        "CALL refresh_continuous_aggregate('signal_rollup_15m', %s, %s)", (lo, hi)
+                    )
+                    with conn.transaction():
+                        assets, days = conn.execute(_TAKE_PENDING).fetchone()
+                        _refresh_days(conn, assets, days)
+                done += taken
+                if taken < chunk:
+                    break
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%(key)s)", {"key": _LOCK_KEY})
+    finally:
+        conn.autocommit = autocommit
     return done

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -46,9 +47,21 @@ def _install() -> Path:
 @pytest.fixture(scope="module")
 def timescale_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A TimescaleDB-enabled PGlite server on a free port for this module."""
+    with _serve(tmp_path_factory.mktemp("pglite") / "pglite.log") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_timescale_url(tmp_path: Path) -> Iterator[str]:
+    """A TimescaleDB-enabled PGlite server of its own for one test (PGlite has one database)."""
+    with _serve(tmp_path / "pglite.log") as url:
+        yield url
+
+
+@contextmanager
+def _serve(log: Path) -> Iterator[str]:
     workdir = _install()
     port = free_port()
-    log = tmp_path_factory.mktemp("pglite") / "pglite.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(["node", "serve.mjs", str(port)], cwd=workdir, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
@@ -125,3 +138,126 @@ def test_timescaledb_and_plain_postgres_answer_reads_alike(
         on_postgres = [conn.execute(q).fetchall() for q in READS]
     assert on_timescale[0] and on_timescale[1]
     assert on_timescale == on_postgres
+
+
+# Two assets, three tags, every 5 min for two days; RL-1 stops for three hours on day one.
+ROLLUP_ASSETS = ("RL-1", "RL-2")
+ROLLUP_DISPATCH = [
+    ("r1", "2026-04-01T10:00:00Z", "RL-1", "down", False),
+    ("r2", "2026-04-01T13:00:00Z", "RL-1", "running", False),
+]
+ROLLUP_READS = [
+    "SELECT asset_id, tag, bucket, n, round(sum::numeric, 6), round(sumsq::numeric, 4), min, max, "
+    "last, last_ts FROM signal_rollup_15m WHERE asset_id LIKE 'RL-%' ORDER BY 1, 2, 3",
+    "SELECT asset_id, tag, day, n, round(sum::numeric, 6), round(sumsq::numeric, 4), min, max, "
+    "round(nc::numeric, 6), round(ns::numeric, 6), round(sc::numeric, 4), round(ss::numeric, 4) "
+    "FROM signal_rollup_1d WHERE asset_id LIKE 'RL-%' ORDER BY 1, 2, 3",
+]
+# Ingest marks the bucket of every sample it writes (services/ingest/sinks.py).
+MARK = (
+    "INSERT INTO rollup_dirty (asset_id, bucket) "
+    "SELECT DISTINCT asset_id, to_timestamp(floor(extract(epoch FROM ts) / 900) * 900) "
+    "FROM signal_samples WHERE asset_id LIKE 'RL-%%' AND ts >= %s ON CONFLICT DO NOTHING"
+)
+
+
+def _samples(start: str, count: int, step_min: int, offset: float) -> tuple[list, ...]:
+    from datetime import datetime, timedelta
+
+    t0 = datetime.fromisoformat(start)
+    rows = [
+        (t0 + timedelta(minutes=step_min * i), asset, tag, offset + (i % 37) * (k + 1) + a * 0.5)
+        for i in range(count)
+        for a, asset in enumerate(ROLLUP_ASSETS)
+        for k, tag in enumerate(("vib", "temp", "amps"))
+    ]
+    return tuple(list(col) for col in zip(*rows, strict=True))
+
+
+def _write(conn: psycopg.Connection, start: str, count: int, step_min: int, offset: float) -> None:
+    # Statements of a few hundred rows: PGlite cannot take COPY, pipelined batches or large
+    # messages (its connection drops).
+    columns = _samples(start, count, step_min, offset)
+    for i in range(0, len(columns[0]), 300):
+        conn.execute(
+            "INSERT INTO signal_samples (ts, asset_id, tag, value) "
+            "SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::float8[]) "
+            "ON CONFLICT DO NOTHING",
+            tuple(col[i : i + 300] for col in columns),
+        )
+    conn.execute(MARK, (start,))
+
+
+def _rollups_after(url: str, steps: list[tuple[str, int, int, float]]) -> list[list[list]]:
+    from services.predict.rollups import refresh_rollups
+
+    reads = []
+    # PGlite fails on server-side prepared statements, which psycopg makes of repeated queries.
+    with psycopg.connect(url, prepare_threshold=None) as conn:
+        migrate(conn)
+        conn.commit()
+        for row in ROLLUP_DISPATCH:
+            conn.execute("INSERT INTO dispatch_events (event_id, ts, asset_id, state, planned) "
+                         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)  # fmt: skip
+        for step in steps:
+            _write(conn, *step)
+            conn.commit()
+            refresh_rollups(conn, chunk=100)  # several chunks
+            conn.commit()
+            reads.append([conn.execute(q).fetchall() for q in ROLLUP_READS])
+            pending = conn.execute("SELECT count(*) FROM rollup_pending").fetchone()[0]
+            dirty = conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0]
+            assert (pending, dirty) == (0, 0)
+    return reads
+
+
+def test_continuous_aggregate_rolls_up_exactly_as_the_table(
+    timescale_url: str, database_url: str
+) -> None:
+    """On TimescaleDB the 15-min rollup is a continuous aggregate; after the maintainer runs it
+    holds what plain PostgreSQL's table holds, also after late samples into rolled-up buckets."""
+    from services.predict.rollups import is_continuous_aggregate
+
+    steps = [
+        ("2026-04-01T00:00:00+00:00", 576, 5, 10.0),  # two days
+        ("2026-04-01T06:02:30+00:00", 12, 5, 500.0),  # late, into buckets already rolled up
+    ]
+    on_timescale = _rollups_after(timescale_url, steps)
+    on_postgres = _rollups_after(database_url, steps)
+    with psycopg.connect(timescale_url) as conn:
+        assert is_continuous_aggregate(conn)
+    with psycopg.connect(database_url) as conn:
+        assert not is_continuous_aggregate(conn)
+    first, late = on_timescale
+    assert len(first[0]) == 2 * 3 * 192 and first[1]  # every bucket, and days
+    assert late != first  # the late samples changed both rollups
+    assert on_timescale == on_postgres
+
+
+def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale_url: str) -> None:
+    """A TimescaleDB database rolled up before migration 0008 (15-min table) has the same rollups
+    after it: the migration marks the table's buckets, the maintainer re-derives them."""
+    from services.predict.rollups import is_continuous_aggregate, refresh_rollups
+
+    url = empty_timescale_url
+    before_0008 = [m for m in available() if m.version < 8]
+    with psycopg.connect(url, prepare_threshold=None) as conn:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("precursor.core.migrate.available", lambda: before_0008)
+            migrate(conn)
+        conn.commit()
+        assert not is_continuous_aggregate(conn)
+        _write(conn, "2026-04-01T00:00:00+00:00", 300, 5, 10.0)
+        conn.commit()
+        refresh_rollups(conn, chunk=100)
+        conn.commit()
+        table = [conn.execute(q).fetchall() for q in ROLLUP_READS]
+        assert migrate(conn) == ["0008_continuous_aggregate"]
+        conn.commit()
+        assert is_continuous_aggregate(conn)
+        assert conn.execute(ROLLUP_READS[0]).fetchall() == []  # not refreshed yet
+        refresh_rollups(conn, chunk=100)
+        conn.commit()
+        aggregate = [conn.execute(q).fetchall() for q in ROLLUP_READS]
+    assert table[0] and table[1]
+    assert aggregate == table
