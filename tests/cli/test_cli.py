@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,3 +115,30 @@ def test_apikey_bad_arguments_are_one_line_errors(database_url, tmp_path) -> Non
     unknown = _run(*["apikey", "revoke", "k_nothere"], env=env)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().count("\n") == 0 and "k_nothere" in unknown.stderr
+
+
+def test_status_reports_a_running_stack_from_its_endpoints(database_url, tmp_path) -> None:
+    """`status` reads endpoints.json and probes the database: row counts, scoring, and what is
+    still to be rolled up (here: samples ingest marked, no scorer yet)."""
+    from precursor.core.endpoints import Endpoints, write_endpoints
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO signal_samples (ts, asset_id, tag, value) "
+            "VALUES ('2026-03-01T06:00:00Z', 'CV-1', 'vib', 1.0), "
+            "('2026-03-01T06:20:00Z', 'CV-1', 'vib', 2.0)"
+        )
+        conn.execute(
+            "INSERT INTO rollup_dirty VALUES ('CV-1', '2026-03-01T06:00:00Z'), "
+            "('CV-1', '2026-03-01T06:15:00Z')"
+        )
+    endpoints = Endpoints(database_url, "127.0.0.1:1", None, "sqlite:///x.db", None, os.getpid())
+    write_endpoints(tmp_path / "endpoints.json", endpoints)
+    env = {"PRECURSOR_DATA_DIR": str(tmp_path)}
+    report = json.loads(_run("status", "--json", env=env).stdout)
+    assert report["running"] and report["database"]["ok"]
+    assert report["database"]["rows"]["signal_samples"] == 2
+    assert report["scoring"]["rollup_backlog"] == {"buckets": 2, "days": 0}
+    table = _run("status", env=env)
+    assert table.returncode == 0
+    assert "2 asset-buckets and 0 asset-days waiting" in table.stdout

@@ -36,16 +36,20 @@ def run(args: argparse.Namespace) -> int:
                 t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("assets", "signal_samples", "alarms", "dispatch_events", "incidents")
             }
-            last_score, champion, open_alerts = conn.execute(
+            last_score, champion, open_alerts, buckets, days = conn.execute(
                 "SELECT (SELECT max(ts) FROM risk_scores), "
                 "(SELECT version FROM model_versions WHERE champion), "
-                "(SELECT count(*) FROM alerts WHERE closed_at IS NULL)"
+                "(SELECT count(*) FROM alerts WHERE closed_at IS NULL), "
+                "(SELECT count(*) FROM rollup_dirty) + (SELECT count(*) FROM rollup_pending), "
+                "(SELECT count(*) FROM rollup_dirty_1d)"
             ).fetchone()
         report["database"] = {"ok": True, "rows": counts}
         report["scoring"] = {
             "last_score_time": last_score,
             "champion_version": champion,
             "open_alerts": open_alerts,
+            # What the scorer has yet to roll up: it scores only what is rolled up.
+            "rollup_backlog": {"buckets": buckets, "days": days},
         }
     except psycopg.Error as exc:
         report["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
@@ -73,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
             f"champion {scoring.get('champion_version') or 'none yet'}, "
             f"{scoring.get('open_alerts', '-')} open alerts"
         )
+        backlog = scoring.get("rollup_backlog")
+        if backlog:
+            print(
+                f"  rollups   {backlog['buckets']:,} asset-buckets and {backlog['days']:,} "
+                "asset-days waiting"
+            )
         print(f"  api       {found.api_url or '-'}  ok={report.get('api', {}).get('ok', '-')}")
     return 0
 
