@@ -261,3 +261,34 @@ def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale
         aggregate = [conn.execute(q).fetchall() for q in ROLLUP_READS]
     assert table[0] and table[1]
     assert aggregate == table
+
+
+def test_marks_a_stopped_maintainer_left_pending_are_rolled_up(timescale_url: str) -> None:
+    """A maintainer stopped between taking marks and rolling their days up leaves them in
+    rollup_pending; the next one refreshes and rolls them up although rollup_dirty is empty."""
+    from services.predict.rollups import refresh_rollups
+
+    with psycopg.connect(timescale_url, prepare_threshold=None) as conn:
+        migrate(conn)
+        conn.execute(
+            "INSERT INTO signal_samples (ts, asset_id, tag, value) "
+            "SELECT '2026-05-01T00:00:00Z'::timestamptz + g * interval '5 minutes', "
+            "'RP-1', 'vib', g FROM generate_series(0, 11) AS g"
+        )
+        conn.execute(
+            "INSERT INTO rollup_pending (asset_id, bucket) "
+            "SELECT 'RP-1', '2026-05-01T00:00:00Z'::timestamptz + g * interval '15 minutes' "
+            "FROM generate_series(0, 3) AS g"
+        )
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0] == 0
+        refresh_rollups(conn)
+        conn.commit()
+        buckets = conn.execute(
+            "SELECT n, sum FROM signal_rollup_15m WHERE asset_id = 'RP-1' ORDER BY bucket"
+        ).fetchall()
+        day = conn.execute("SELECT n, sum FROM signal_rollup_1d WHERE asset_id = 'RP-1'").fetchall()
+        pending = conn.execute("SELECT count(*) FROM rollup_pending").fetchone()[0]
+    assert buckets == [(3, 3.0), (3, 12.0), (3, 21.0), (3, 30.0)]
+    assert day == [(12, 66.0)]
+    assert pending == 0
