@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import psycopg
@@ -216,7 +217,10 @@ def _refresh_continuous(conn: psycopg.Connection, chunk: int, max_chunks: int) -
                 if taken < chunk:
                     break
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%(key)s)", {"key": _LOCK_KEY})
+            # On a broken connection the lock went with the session; the error that broke it
+            # is the one to report.
+            with contextlib.suppress(psycopg.OperationalError):
+                conn.execute("SELECT pg_advisory_unlock(%(key)s)", {"key": _LOCK_KEY})
     finally:
         conn.autocommit = autocommit
     return done
