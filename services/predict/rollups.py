@@ -13,15 +13,21 @@ from precursor.core.db import has_timescaledb
 
 logger = logging.getLogger(__name__)
 
-# Each marked (asset, bucket) is recomputed whole from raw samples: an index range scan on
-# (asset_id, ts), so it is exact for late, duplicate or out-of-order data alike.
-_REFRESH_15M = """
+# A chunk of ingest's marks, oldest buckets first, taken off rollup_dirty as CTE `d`.
+_TAKE_DIRTY = """
 WITH d AS (
     DELETE FROM rollup_dirty
     WHERE (asset_id, bucket) IN (
         SELECT asset_id, bucket FROM rollup_dirty ORDER BY bucket LIMIT %(limit)s)
     RETURNING asset_id, bucket
-), agg AS (
+)
+"""
+
+# Each marked (asset, bucket) is recomputed whole from raw samples: an index range scan on
+# (asset_id, ts), so it is exact for late, duplicate or out-of-order data alike.
+_REFRESH_15M = (
+    _TAKE_DIRTY
+    + """, agg AS (
     SELECT s.asset_id, s.tag, d.bucket, count(*)::int AS n, sum(s.value) AS sum,
            sum(s.value * s.value) AS sumsq, min(s.value) AS min, max(s.value) AS max,
            (array_agg(s.value ORDER BY s.ts DESC))[1] AS last, max(s.ts) AS last_ts
@@ -43,6 +49,7 @@ WITH d AS (
 SELECT (SELECT count(*) FROM d), array_agg(asset_id), array_agg(day)
 FROM (SELECT DISTINCT asset_id, date_trunc('day', bucket, 'UTC') AS day FROM d) AS u
 """
+)
 
 # A day's baseline counts only 15-min buckets the asset ran through entirely (state running at
 # the bucket's start, no state change inside it): a stopped motor's 0 A is not its normal.
@@ -163,17 +170,14 @@ SELECT EXISTS (SELECT 1 FROM timescaledb_information.continuous_aggregates
 # Marks move to rollup_pending in one transaction; the aggregate is refreshed outside any (as
 # TimescaleDB requires); the days are rolled up and the pending marks dropped in a third. A
 # sample arriving meanwhile finds its mark gone and marks its bucket again, for the next round.
-_TAKE_MARKS = """
-WITH d AS (
-    DELETE FROM rollup_dirty
-    WHERE (asset_id, bucket) IN (
-        SELECT asset_id, bucket FROM rollup_dirty ORDER BY bucket LIMIT %(limit)s)
-    RETURNING asset_id, bucket
-), kept AS (
+_TAKE_MARKS = (
+    _TAKE_DIRTY
+    + """, kept AS (
     INSERT INTO rollup_pending SELECT * FROM d ON CONFLICT DO NOTHING
 )
 SELECT count(*) FROM d
 """
+)
 _PENDING_SPAN = "SELECT min(bucket), max(bucket) + interval '15 minutes' FROM rollup_pending"
 _TAKE_PENDING = """
 WITH p AS (DELETE FROM rollup_pending RETURNING asset_id, bucket)
