@@ -46,6 +46,30 @@ EXPLAIN_FROM_LIKELIHOOD = 3  # SHAP is ~230x slower than predict: explain only n
 DRIFT_WINDOW = 5000
 
 
+def score_rows(
+    x: pl.DataFrame,
+    prob: np.ndarray,
+    lik: np.ndarray,
+    cons: np.ndarray,
+    rating: np.ndarray,
+    contrib: list[list | None],
+) -> list[tuple]:
+    """One tuple per scored row of `x` (its t and asset_id), in x's order:
+    (t, asset, probability, likelihood, consequence, rating, contributions)."""
+    return list(
+        zip(
+            x.get_column("t").to_list(),
+            x.get_column("asset_id").to_list(),
+            prob,
+            lik,
+            cons,
+            rating,
+            contrib,
+            strict=True,
+        )
+    )
+
+
 class Scorer:
     """Holds the champion, the alert policy and the drift window between cycles."""
 
@@ -122,16 +146,17 @@ class Scorer:
             for i, c in zip(explain, model.contributions(x[explain]), strict=True):
                 contrib[i] = c
         self._track_drift(x)
-        written = self._write_scores(conn, x, prob, lik, cons, rating, contrib)
-        self.advance_alerts(conn, x, prob, lik, cons, rating, contrib)
+        rows = score_rows(x, prob, lik, cons, rating, contrib)
+        written = self._write_scores(conn, rows)
+        self.advance_alerts(conn, rows)
         conn.execute("SELECT pg_notify(%s, %s)", (SCORES_CHANNEL, t_end.isoformat()))
         conn.commit()
         LAST_SCORE_TIME.set(t_end.timestamp())
         SCORES_WRITTEN.inc(written)
         return written
 
-    def _write_scores(self, conn, x, prob, lik, cons, rating, contrib) -> int:
-        rows = [
+    def _write_scores(self, conn: psycopg.Connection, rows: list[tuple]) -> int:
+        values = [
             (
                 t,
                 a,
@@ -143,42 +168,24 @@ class Scorer:
                 str(r),
                 orjson.dumps(k).decode() if k is not None else None,
             )
-            for t, a, p, li, c, r, k in zip(
-                x.get_column("t").to_list(),
-                x.get_column("asset_id").to_list(),
-                prob,
-                lik,
-                cons,
-                rating,
-                contrib,
-                strict=True,
-            )
+            for t, a, p, li, c, r, k in rows
         ]
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO risk_scores (ts, asset_id, model_version, horizon_s, probability, "
                 "likelihood, consequence, rating, contributions) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
-                rows,
+                values,
             )
-        return len(rows)
+        return len(values)
 
-    def advance_alerts(self, conn, x, prob, lik, cons, rating, contrib) -> None:
-        """Step the alert machine through scored rows (time order): persist transitions, feed
-        the risk register on openings, publish the events."""
+    def advance_alerts(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
+        """Step the alert machine through scored rows (time order; score_span's tuples):
+        persist transitions, feed the risk register on openings, publish the events."""
         current = open_alerts(conn)
         open_rank = RANK[self.policy.machine.open_rating]
         published = []
-        for t, asset, p, li, c, r, k in zip(
-            x.get_column("t").to_list(),
-            x.get_column("asset_id").to_list(),
-            prob,
-            lik,
-            cons,
-            rating,
-            contrib,
-            strict=True,
-        ):
+        for t, asset, p, li, c, r, k in rows:
             alert = current.get(asset)
             if alert is not None and t <= alert.updated_at:
                 continue  # already applied to this alert (a span re-scored after a restart)

@@ -17,7 +17,7 @@ import pytest
 
 from precursor.core.settings import Settings
 from services.api.app import create_app
-from services.predict.scorer import Scorer
+from services.predict.scorer import Scorer, score_rows
 from tests.api.seed import MODEL_VERSION, THRESHOLD, at
 from tests.helpers import live_api
 
@@ -113,9 +113,8 @@ def test_alert_opened_by_the_scorer_appears_live_and_is_acknowledged(
     rating = scorer.policy.matrix.rating(lik, cons)
     x = pl.DataFrame({"t": [at(10) + timedelta(hours=1)], "asset_id": ["F-01"]})
     with psycopg.connect(api_db) as conn:
-        scorer.advance_alerts(
-            conn, x, prob, lik, cons, rating, [[{"signal": "fan_vibration", "contribution": 0.6}]]
-        )
+        contrib = [[{"signal": "fan_vibration", "contribution": 0.6}]]
+        scorer.advance_alerts(conn, score_rows(x, prob, lik, cons, rating, contrib))
         conn.commit()
     row = page.wait_for_selector("tr[data-alert^='F-01']", timeout=20_000)
     assert "fan_vibration" in row.inner_text()
