@@ -1,7 +1,9 @@
 """The migrations on a real TimescaleDB build (PGlite 0.3.14 + TimescaleDB 2.23, WASM, via node).
 
-PGlite crashes on COPY and pipelined inserts, so it only applies the migrations and answers read
-queries here; those answers must equal plain PostgreSQL's. Skips where node/npm are missing."""
+PGlite crashes on COPY, pipelined inserts and messages much over 40 kB, so data goes in as small
+plain statements here. On it the migrations run, read queries are answered, the rollups are
+maintained and the live scorer scores; every answer must equal plain PostgreSQL's. Skips where
+node/npm are missing."""
 
 from __future__ import annotations
 
