@@ -184,7 +184,7 @@ class Scorer:
         return len(rows)
 
     def advance_alerts(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
-        """Step the alert machine through scored rows (time order; score_span's tuples):
+        """Step the alert machine through score_rows() tuples in time order:
         persist transitions, feed the risk register on openings, publish the events."""
         current = open_alerts(conn)
         open_rank = RANK[self.policy.machine.open_rating]
