@@ -12,7 +12,9 @@ from pipelines.dataset import Dataset, scored
 KEYS = (
     "incidents",
     "recall_at_1h",
+    "recall_at_1h_ci95",
     "recall_at_1h_precursor",
+    "recall_at_1h_precursor_ci95",
     "median_lead_h",
     "p10_lead_h",
     "false_alerts_per_asset_week",

@@ -42,6 +42,9 @@ def test_leads_precursor_recall_and_available_lead_from_the_ground_truth() -> No
     assert m["median_lead_h"] == pytest.approx(6.0)
     assert m["median_available_lead_h"] == pytest.approx((8.0 + 4.0) / 2)
     assert m["false_alerts"] == 0
+    # 95 % Wilson intervals: 1 of 3 -> 0.0615 .. 0.7923, 1 of 2 -> 0.0945 .. 0.9055.
+    assert m["recall_at_1h_ci95"] == pytest.approx([0.0615, 0.7923], abs=1e-4)
+    assert m["recall_at_1h_precursor_ci95"] == pytest.approx([0.0945, 0.9055], abs=1e-4)
 
 
 def test_an_alert_still_open_warns_of_an_incident_beyond_the_horizon() -> None:

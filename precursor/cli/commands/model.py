@@ -136,7 +136,10 @@ def print_table(result: dict) -> None:
         cells = []
         for _, m in cols:
             v = m.get(key)
-            cells.append(f"{fmt.format(v) if v is not None else '-':>18s}")
+            text = fmt.format(v) if v is not None else "-"
+            if m.get(f"{key}_ci95"):  # recalls: their 95 % interval (few incidents)
+                text += " ({:.2f}-{:.2f})".format(*m[f"{key}_ci95"])
+            cells.append(f"{text:>18s}")
         print(f"{label:28s}" + "".join(cells))
     if not any("model_at_same_false_alerts" in m for _, m in cols[1:]):
         return
