@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from prometheus_client import REGISTRY
 
@@ -48,6 +51,29 @@ def test_compose_has_the_whole_production_stack() -> None:
     assert services["ingest"]["deploy"]["replicas"] > 1
     assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
     assert "postgresql" in " ".join(services["mlflow"]["command"])
+
+
+def _compose_cli() -> list[str] | None:
+    """`docker compose` (the plugin) or `docker-compose`, whichever this machine has."""
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_compose_file_is_valid_for_docker_compose() -> None:
+    """Docker Compose's own validation (schema, anchors, variables), which needs no daemon."""
+    cli = _compose_cli()
+    if cli is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    result = subprocess.run(
+        [*cli, "-f", str(INFRA / "docker-compose.yml"), "config", "-q"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def test_compose_commands_and_settings_exist_in_the_code() -> None:
