@@ -159,7 +159,7 @@ ROLLUP_READS = [
 MARK = (
     "INSERT INTO rollup_dirty (asset_id, bucket) "
     "SELECT DISTINCT asset_id, to_timestamp(floor(extract(epoch FROM ts) / 900) * 900) "
-    "FROM signal_samples WHERE asset_id LIKE 'RL-%%' AND ts >= %s ON CONFLICT DO NOTHING"
+    "FROM signal_samples WHERE asset_id LIKE %s AND ts >= %s ON CONFLICT DO NOTHING"
 )
 
 
@@ -187,7 +187,7 @@ def _write(conn: psycopg.Connection, start: str, count: int, step_min: int, offs
             "ON CONFLICT DO NOTHING",
             tuple(col[i : i + 300] for col in columns),
         )
-    conn.execute(MARK, (start,))
+    conn.execute(MARK, ("RL-%", start))
 
 
 def _rollups_after(url: str, steps: list[tuple[str, int, int, float]]) -> list[list[list]]:
@@ -294,6 +294,51 @@ def test_marks_a_stopped_maintainer_left_pending_are_rolled_up(timescale_url: st
     assert buckets == [(3, 3.0), (3, 12.0), (3, 21.0), (3, 30.0)]
     assert day == [(12, 66.0)]
     assert pending == 0
+
+
+def test_late_samples_into_a_compressed_chunk_land_once_and_are_rolled_up(
+    empty_timescale_url: str,
+) -> None:
+    """A backfill older than the compression age writes into compressed chunks: the new sample
+    lands, the redelivered one does not, and both rollups take the new one in."""
+    from services.predict.rollups import refresh_rollups
+
+    day = "2026-05-01T00:00:00Z"
+    with psycopg.connect(empty_timescale_url, prepare_threshold=None) as conn:
+        migrate(conn)
+        conn.execute(
+            "INSERT INTO signal_samples (ts, asset_id, tag, value) SELECT %s::timestamptz "
+            "+ g * interval '5 minutes', 'CP-1', 'vib', 1.0 FROM generate_series(0, 287) AS g",
+            (day,),
+        )
+        conn.execute(MARK, ("CP-%", day))
+        conn.commit()
+        refresh_rollups(conn)
+        conn.commit()
+        for (chunk,) in conn.execute("SELECT show_chunks('signal_samples')").fetchall():
+            conn.execute("SELECT compress_chunk(%s::regclass)", (chunk,))
+        conn.commit()
+        compressed = conn.execute(
+            "SELECT count(*) FROM chunk_compression_stats('signal_samples') "
+            "WHERE compression_status = 'Compressed'"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO signal_samples (ts, asset_id, tag, value) VALUES "
+            "('2026-05-01T00:02:30Z', 'CP-1', 'vib', 100.0), "  # new
+            "('2026-05-01T00:05:00Z', 'CP-1', 'vib', 999.0) "  # already stored: ignored
+            "ON CONFLICT DO NOTHING"
+        )
+        conn.execute(MARK, ("CP-%", day))
+        conn.commit()
+        refresh_rollups(conn)
+        conn.commit()
+        first = conn.execute(
+            "SELECT n, sum, max FROM signal_rollup_15m ORDER BY bucket LIMIT 1"
+        ).fetchone()
+        daily = conn.execute("SELECT n, sum FROM signal_rollup_1d").fetchall()
+    assert compressed >= 1
+    assert first == (4, 103.0, 100.0)
+    assert daily == [(289, 388.0)]
 
 
 def _insert_plant(conn: psycopg.Connection, sim, messages: dict[str, list[dict]]) -> None:
