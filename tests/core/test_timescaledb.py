@@ -163,6 +163,14 @@ MARK = (
 )
 
 
+def _roll_up(conn: psycopg.Connection, chunk: int = 5000) -> None:
+    """Run the rollup maintainer once and commit, as the scorer does each cycle."""
+    from services.predict.rollups import refresh_rollups
+
+    refresh_rollups(conn, chunk=chunk)
+    conn.commit()
+
+
 def _samples(start: str, count: int, step_min: int, offset: float) -> tuple[list, ...]:
     from datetime import datetime, timedelta
 
@@ -191,8 +199,6 @@ def _write(conn: psycopg.Connection, start: str, count: int, step_min: int, offs
 
 
 def _rollups_after(url: str, steps: list[tuple[str, int, int, float]]) -> list[list[list]]:
-    from services.predict.rollups import refresh_rollups
-
     reads = []
     # PGlite fails on server-side prepared statements, which psycopg makes of repeated queries.
     with psycopg.connect(url, prepare_threshold=None) as conn:
@@ -204,8 +210,7 @@ def _rollups_after(url: str, steps: list[tuple[str, int, int, float]]) -> list[l
         for step in steps:
             _write(conn, *step)
             conn.commit()
-            refresh_rollups(conn, chunk=100)  # several chunks
-            conn.commit()
+            _roll_up(conn, chunk=100)  # several chunks
             reads.append([conn.execute(q).fetchall() for q in ROLLUP_READS])
             pending = conn.execute("SELECT count(*) FROM rollup_pending").fetchone()[0]
             dirty = conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0]
@@ -239,7 +244,7 @@ def test_continuous_aggregate_rolls_up_exactly_as_the_table(
 def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale_url: str) -> None:
     """A TimescaleDB database rolled up before migration 0008 (15-min table) has the same rollups
     after it: the migration marks the table's buckets, the maintainer re-derives them."""
-    from services.predict.rollups import is_continuous_aggregate, refresh_rollups
+    from services.predict.rollups import is_continuous_aggregate
 
     url = empty_timescale_url
     before_0008 = [m for m in available() if m.version < 8]
@@ -251,15 +256,13 @@ def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale
         assert not is_continuous_aggregate(conn)
         _write(conn, "2026-04-01T00:00:00+00:00", 300, 5, 10.0)
         conn.commit()
-        refresh_rollups(conn, chunk=100)
-        conn.commit()
+        _roll_up(conn, chunk=100)
         table = [conn.execute(q).fetchall() for q in ROLLUP_READS]
         assert migrate(conn) == ["0008_continuous_aggregate"]
         conn.commit()
         assert is_continuous_aggregate(conn)
         assert conn.execute(ROLLUP_READS[0]).fetchall() == []  # not refreshed yet
-        refresh_rollups(conn, chunk=100)
-        conn.commit()
+        _roll_up(conn, chunk=100)
         aggregate = [conn.execute(q).fetchall() for q in ROLLUP_READS]
     assert table[0] and table[1]
     assert aggregate == table
@@ -268,8 +271,6 @@ def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale
 def test_marks_a_stopped_maintainer_left_pending_are_rolled_up(timescale_url: str) -> None:
     """A maintainer stopped between taking marks and rolling their days up leaves them in
     rollup_pending; the next one refreshes and rolls them up although rollup_dirty is empty."""
-    from services.predict.rollups import refresh_rollups
-
     with psycopg.connect(timescale_url, prepare_threshold=None) as conn:
         migrate(conn)
         conn.execute(
@@ -284,8 +285,7 @@ def test_marks_a_stopped_maintainer_left_pending_are_rolled_up(timescale_url: st
         )
         conn.commit()
         assert conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0] == 0
-        refresh_rollups(conn)
-        conn.commit()
+        _roll_up(conn)
         buckets = conn.execute(
             "SELECT n, sum FROM signal_rollup_15m WHERE asset_id = 'RP-1' ORDER BY bucket"
         ).fetchall()
@@ -301,8 +301,6 @@ def test_late_samples_into_a_compressed_chunk_land_once_and_are_rolled_up(
 ) -> None:
     """A backfill older than the compression age writes into compressed chunks: the new sample
     lands, the redelivered one does not, and both rollups take the new one in."""
-    from services.predict.rollups import refresh_rollups
-
     day = "2026-05-01T00:00:00Z"
     with psycopg.connect(empty_timescale_url, prepare_threshold=None) as conn:
         migrate(conn)
@@ -313,8 +311,7 @@ def test_late_samples_into_a_compressed_chunk_land_once_and_are_rolled_up(
         )
         conn.execute(MARK, ("CP-%", day))
         conn.commit()
-        refresh_rollups(conn)
-        conn.commit()
+        _roll_up(conn)
         for (chunk,) in conn.execute("SELECT show_chunks('signal_samples')").fetchall():
             conn.execute("SELECT compress_chunk(%s::regclass)", (chunk,))
         conn.commit()
@@ -330,8 +327,7 @@ def test_late_samples_into_a_compressed_chunk_land_once_and_are_rolled_up(
         )
         conn.execute(MARK, ("CP-%", day))
         conn.commit()
-        refresh_rollups(conn)
-        conn.commit()
+        _roll_up(conn)
         first = conn.execute(
             "SELECT n, sum, max FROM signal_rollup_15m ORDER BY bucket LIMIT 1"
         ).fetchone()
