@@ -62,6 +62,19 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
     return proc.returncode
 
 
+def exit_text(code: int | None) -> str:
+    """A child's exit status for people: "exit 1", or "stopped by SIGTERM" for a negative code
+    (uvicorn re-raises the signal it shut down on, so a clean API stop reads -15)."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"stopped by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"stopped by signal {-code}"
+    return f"exit {code}"
+
+
 def peak_rss_mb(pid: int | None = None) -> float:
     """The kernel's resident-set high-water mark (VmHWM) of a live process, this one by default.
     Not getrusage: a child's ru_maxrss starts at its parent's size (fork / vfork + exec)."""

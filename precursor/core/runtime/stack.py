@@ -21,7 +21,7 @@ from precursor.core.kafka import ensure_topics
 from precursor.core.migrate import migrate
 from precursor.core.runtime.broker import EmbeddedBroker
 from precursor.core.runtime.postgres import EmbeddedPostgres
-from precursor.core.runtime.processes import die_with_parent, stop_process
+from precursor.core.runtime.processes import die_with_parent, exit_text, stop_process
 from precursor.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -134,22 +134,23 @@ class Stack:
             if service.oneshot:
                 if service.restarts == 0:
                     logger.info(
-                        "%s finished with exit %s (log %s)",
+                        "%s finished with %s (log %s)",
                         service.name,
-                        proc.returncode,
+                        exit_text(proc.returncode),
                         service.log_path,
                     )
                     service.restarts = -1  # reported
                 continue
             if service.restarts >= MAX_RESTARTS:
+                ended = exit_text(proc.returncode)
                 raise RuntimeStartError(
-                    f"{service.name} keeps failing (exit {proc.returncode}); see {service.log_path}"
+                    f"{service.name} keeps failing ({ended}); see {service.log_path}"
                 )
             service.restarts += 1
             logger.warning(
-                "%s exited with %s; restarting (%d/%d)",
+                "%s ended with %s; restarting (%d/%d)",
                 service.name,
-                proc.returncode,
+                exit_text(proc.returncode),
                 service.restarts,
                 MAX_RESTARTS,
             )
@@ -161,7 +162,7 @@ class Stack:
         for service in reversed(self.services):
             if service.proc is not None:
                 code = stop_process(service.proc, signal.SIGTERM, timeout)
-                logger.info("stopped %s (exit %s)", service.name, code)
+                logger.info("stopped %s (%s)", service.name, exit_text(code))
         if self.broker is not None:
             self.broker.stop()
         if self.postgres is not None:
