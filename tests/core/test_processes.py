@@ -9,11 +9,11 @@ import sys
 from precursor.core.runtime.processes import exit_text, stop_process
 
 
-def test_a_child_stopped_by_sigterm_reads_as_stopped_not_as_a_negative_exit() -> None:
+def test_a_child_stopped_by_sigterm_reads_as_that_signal_not_as_a_negative_exit() -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     code = stop_process(child, signal.SIGTERM, timeout=10)
     assert code == -signal.SIGTERM
-    assert exit_text(code) == "stopped by SIGTERM"
+    assert exit_text(code) == "signal SIGTERM"
 
 
 def test_exit_codes_and_unknown_states_read_plainly() -> None:
@@ -21,4 +21,4 @@ def test_exit_codes_and_unknown_states_read_plainly() -> None:
     assert exit_text(done.returncode) == "exit 3"
     assert exit_text(0) == "exit 0"
     assert exit_text(None) == "still running"
-    assert exit_text(-200) == "stopped by signal 200"
+    assert exit_text(-200) == "signal 200"

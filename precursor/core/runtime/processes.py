@@ -63,15 +63,15 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
 
 
 def exit_text(code: int | None) -> str:
-    """A child's exit status for people: "exit 1", or "stopped by SIGTERM" for a negative code
-    (uvicorn re-raises the signal it shut down on, so a clean API stop reads -15)."""
+    """A child's exit status for people: "exit 1", or "signal SIGTERM" for a negative code
+    (uvicorn re-raises the signal it shut down on, so a clean API stop would read "exit -15")."""
     if code is None:
         return "still running"
     if code < 0:
         try:
-            return f"stopped by {signal.Signals(-code).name}"
+            return f"signal {signal.Signals(-code).name}"
         except ValueError:
-            return f"stopped by signal {-code}"
+            return f"signal {-code}"
     return f"exit {code}"
 
 
