@@ -124,7 +124,7 @@ def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int
         done = _refresh_continuous(conn, chunk, max_chunks)
     else:
         done = _refresh_table(conn, chunk, max_chunks)
-    days_done = _refresh_marked_days(conn, chunk // 10)  # a day is ~96 buckets of work
+    days_done = _refresh_marked_days(conn, chunk // 10, max_chunks)  # a day is ~96 buckets
     if done or days_done:
         logger.info("rolled up %d buckets and %d marked days", done, days_done)
     return done
@@ -145,7 +145,7 @@ def _refresh_table(conn: psycopg.Connection, chunk: int, max_chunks: int) -> int
     return done
 
 
-def _refresh_marked_days(conn: psycopg.Connection, day_chunk: int, max_chunks: int = 10_000) -> int:
+def _refresh_marked_days(conn: psycopg.Connection, day_chunk: int, max_chunks: int) -> int:
     """Days marked on their own, rolled up from the 15-minute rollup; returns days done."""
     days_done = 0
     for _ in range(max_chunks):
