@@ -65,7 +65,8 @@ def test_cli_every_command_has_help(command: str) -> None:
 @pytest.mark.parametrize(
     "args",
     [["frobnicate"], ["bench", "ingest", "--samples", "-5"], ["ingest", "--stream", "nope"],
-     ["up", "--api-port", "eighty"], ["bench", "quality", "--seeds", "9-3"],
+     ["up", "--api-port", "eighty"], ["up", "--api-port", "99999"], ["serve", "--port", "-1"],
+     ["bench", "quality", "--seeds", "9-3"],
      ["bench", "quality", "--seeds", "seven"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
