@@ -19,7 +19,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def port(text: str) -> int:
+def port_number(text: str) -> int:
     """A TCP port, 0-65535 (0: the system picks a free one)."""
     try:
         value = int(text)

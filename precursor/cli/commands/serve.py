@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from precursor.cli.commands.args import port
+from precursor.cli.commands.args import port_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `serve` to the CLI."""
     p = sub.add_parser("serve", help="run the HTTP API", description="Serve the FastAPI app.")
     p.add_argument("--host", default=None, help="bind address (default PRECURSOR_API_HOST)")
-    p.add_argument("--port", type=port, default=None, help="port (default PRECURSOR_API_PORT)")
+    p.add_argument(
+        "--port", type=port_number, default=None, help="port (default PRECURSOR_API_PORT)"
+    )
     p.set_defaults(run=run)
 
 

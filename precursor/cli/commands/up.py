@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 import psycopg
 
-from precursor.cli.commands.args import port, positive_float, positive_int
+from precursor.cli.commands.args import port_number, positive_float, positive_int
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
     p.add_argument(
         "--api-port",
-        type=port,
+        type=port_number,
         default=None,
         help="API port (default: PRECURSOR_API_PORT, 0 picks a free one)",
     )
