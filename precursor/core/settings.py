@@ -6,9 +6,9 @@ import itertools
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from precursor.core.errors import ConfigurationError
@@ -40,6 +40,11 @@ class Topics:
         """Every topic the product uses, including each input's `.dlq` twin."""
         names = list(self.inputs.values())
         return [*names, *(dlq_topic(t) for t in names), self.alerts]
+
+
+def _upper(value: object) -> object:
+    """Log levels are accepted in any case (`info`, `INFO`)."""
+    return value.upper() if isinstance(value, str) else value
 
 
 def dlq_topic(topic: str) -> str:
@@ -114,7 +119,9 @@ class Settings(BaseSettings):
 
     retention_days: int = Field(default=730, ge=1, description="TimescaleDB raw-sample retention")
     compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB compression age")
-    log_level: str = "INFO"
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = "INFO"
 
     @cached_property
     def topics(self) -> Topics:

@@ -32,6 +32,14 @@ def test_settings_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPat
         load_settings()
 
 
+def test_settings_log_level_is_checked_and_case_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRECURSOR_LOG_LEVEL", "warning")
+    assert load_settings().log_level == "WARNING"
+    monkeypatch.setenv("PRECURSOR_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigurationError, match="PRECURSOR_LOG_LEVEL"):
+        load_settings()
+
+
 def test_settings_hide_the_database_password_and_are_frozen() -> None:
     s = Settings(database_url="postgresql://u:hunter2@db/x")
     assert "hunter2" not in repr(s) and "hunter2" not in str(s)

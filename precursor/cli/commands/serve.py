@@ -29,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
         create_app(settings),
         host=args.host or settings.api_host,
         port=args.port if args.port is not None else settings.api_port,
-        log_level="warning",
+        # Our root handler and format, at PRECURSOR_LOG_LEVEL; a line per request only when
+        # debugging (dashboards poll, and the log file is not rotated).
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=args.debug or settings.log_level == "DEBUG",
     )
     return 0
