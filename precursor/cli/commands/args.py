@@ -8,12 +8,16 @@ from datetime import datetime
 from pathlib import Path
 
 
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     """A whole number > 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _whole(text, "a whole number")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {value}")
     return value
@@ -21,10 +25,7 @@ def positive_int(text: str) -> int:
 
 def port_number(text: str) -> int:
     """A TCP port, 0-65535 (0: the system picks a free one)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    value = _whole(text, "a port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0-65535, not {value}")
     return value
