@@ -1,12 +1,13 @@
-"""How a child's end is reported: exit codes, and the signal a stopped child died of."""
+"""Child-process plumbing: how a child's end is reported, and how its log stays bounded."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
-from precursor.core.runtime.processes import exit_text, stop_process
+from precursor.core.runtime.processes import exit_text, open_log, stop_process
 
 
 def test_a_child_stopped_by_sigterm_reads_as_that_signal_not_as_a_negative_exit() -> None:
@@ -22,3 +23,23 @@ def test_exit_codes_and_unknown_states_read_plainly() -> None:
     assert exit_text(0) == "exit 0"
     assert exit_text(None) == "still running"
     assert exit_text(-200) == "signal 200"
+
+
+def test_a_log_past_its_size_is_kept_once_as_dot_1_and_a_small_one_is_appended(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "logs" / "scorer.log"
+    with open_log(log, rotate_bytes=10) as fh:  # creates the directory
+        fh.write(b"first run\n")
+    with open_log(log, rotate_bytes=10) as fh:  # 10 bytes: not past the limit, appended
+        fh.write(b"second\n")
+    assert log.read_bytes() == b"first run\nsecond\n"
+    with open_log(log, rotate_bytes=10) as fh:
+        fh.write(b"third\n")
+    assert (tmp_path / "logs" / "scorer.log.1").read_bytes() == b"first run\nsecond\n"
+    assert log.read_bytes() == b"third\n"
+    log.write_bytes(b"x" * 11)
+    with open_log(log, rotate_bytes=10):
+        pass
+    assert (tmp_path / "logs" / "scorer.log.1").read_bytes() == b"x" * 11  # the older one goes
+    assert log.read_bytes() == b""

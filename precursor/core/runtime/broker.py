@@ -10,6 +10,7 @@ from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import (
     die_with_parent,
     free_port,
+    open_log,
     port_in_use,
     stop_process,
     wait_until,
@@ -55,8 +56,7 @@ class EmbeddedBroker:
         elif port_in_use(self.port):
             raise RuntimeStartError(f"embedded broker: port {self.port} is already taken")
         url = f"tcp://127.0.0.1:{self.port}"
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        log = open_log(self.log_path)
         try:
             self._proc = subprocess.Popen(
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,

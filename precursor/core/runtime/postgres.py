@@ -16,6 +16,7 @@ from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import (
     die_with_parent,
     free_port,
+    open_log,
     port_in_use,
     stop_process,
     wait_until,
@@ -85,7 +86,7 @@ class EmbeddedPostgres:
             "-c", "shared_buffers=256MB",
             "-c", "max_wal_size=2GB",
         ]  # fmt: skip
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        log = open_log(self.log_path)
         try:
             self._proc = subprocess.Popen(
                 args,

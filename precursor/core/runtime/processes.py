@@ -9,8 +9,13 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 
 _PR_SET_PDEATHSIG = 1
+# A child's log is moved aside to <name>.log.1 when it has grown past this at a (re)start: the
+# children write to it through an inherited file descriptor, so it cannot be rotated under them.
+LOG_ROTATE_BYTES = 20 * 1024 * 1024
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -36,6 +41,16 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
     return _pre
+
+
+def open_log(path: Path, rotate_bytes: int = LOG_ROTATE_BYTES) -> BinaryIO:
+    """Open a child's log for appending, first keeping the previous one as `<path>.1` (replacing
+    the older one) when it is larger than `rotate_bytes`, so logs stay bounded across restarts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size > rotate_bytes:
+            path.replace(path.with_name(path.name + ".1"))
+    return open(path, "ab")  # the caller hands it to the child and closes it
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

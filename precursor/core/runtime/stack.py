@@ -21,7 +21,7 @@ from precursor.core.kafka import ensure_topics
 from precursor.core.migrate import migrate
 from precursor.core.runtime.broker import EmbeddedBroker
 from precursor.core.runtime.postgres import EmbeddedPostgres
-from precursor.core.runtime.processes import die_with_parent, exit_text, stop_process
+from precursor.core.runtime.processes import die_with_parent, exit_text, open_log, stop_process
 from precursor.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -87,11 +87,9 @@ class Stack:
 
     def start_service(self, service: Service) -> None:
         """Start one child: `python -m precursor <args>`, logging to <data dir>/logs/<name>.log."""
-        logs = self.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        service.log_path = logs / f"{service.name}.log"
+        service.log_path = self.data_dir / "logs" / f"{service.name}.log"
         env = {**self.child_env(), **service.env}
-        with open(service.log_path, "ab") as log:
+        with open_log(service.log_path) as log:
             service.proc = subprocess.Popen(
                 [sys.executable, "-m", "precursor", *service.args],
                 env=env,
