@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
@@ -143,3 +145,44 @@ def test_status_reports_a_running_stack_from_its_endpoints(database_url, tmp_pat
     table = _run("status", env=env)
     assert table.returncode == 0
     assert "2 asset-buckets and 0 asset-days waiting" in table.stdout
+
+
+class _NotReadyApi(http.server.BaseHTTPRequestHandler):
+    """An API before its first model: /healthz answers, /readyz says why it is not ready."""
+
+    def do_GET(self) -> None:
+        ready = self.path == "/healthz"
+        body = (
+            b'{"status":"ok"}'
+            if ready
+            else b'{"error":{"code":"not_ready","message":"no champion model registered yet"}}'
+        )
+        self.send_response(200 if ready else 503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_status_tells_an_api_that_is_up_but_not_ready_from_one_that_is_down(tmp_path) -> None:
+    from precursor.cli.commands.status import _api_state
+    from precursor.core.runtime.processes import free_port
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotReadyApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert _api_state(url) == {
+            "ok": True,
+            "ready": False,
+            "not_ready": "no champion model registered yet",
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
+    down = _api_state(f"http://127.0.0.1:{free_port()}")
+    assert down["ok"] is False and down["ready"] is False and down["error"]

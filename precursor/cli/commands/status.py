@@ -21,7 +21,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Probe database and API; exit 1 when nothing runs."""
-    import httpx
     import psycopg
 
     found = read_endpoints(args.settings.endpoints_path)
@@ -55,12 +54,7 @@ def run(args: argparse.Namespace) -> int:
         report["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
     report["ingest"] = _ingest_lag(found.metrics_url)
     if found.api_url:
-        try:
-            report["api"] = {
-                "ok": httpx.get(f"{found.api_url}/readyz", timeout=3).status_code == 200
-            }
-        except httpx.HTTPError as exc:
-            report["api"] = {"ok": False, "error": str(exc)}
+        report["api"] = _api_state(found.api_url)
     if args.json:
         print(json.dumps(report, default=str))
     else:
@@ -83,8 +77,32 @@ def run(args: argparse.Namespace) -> int:
                 f"  rollups   {backlog['buckets']:,} asset-buckets and {backlog['days']:,} "
                 "asset-days waiting"
             )
-        print(f"  api       {found.api_url or '-'}  ok={report.get('api', {}).get('ok', '-')}")
+        api = report.get("api", {})
+        why = api.get("error") or api.get("not_ready")
+        print(
+            f"  api       {found.api_url or '-'}  ok={api.get('ok', '-')} "
+            f"ready={api.get('ready', '-')}" + (f" ({why})" if why else "")
+        )
     return 0
+
+
+def _api_state(api_url: str) -> dict:
+    """Whether the API answers (/healthz) and is ready (/readyz: a champion model exists), and
+    why not: before the first model it is up and serves all but risk, which is no failure."""
+    import httpx
+
+    try:
+        ok = httpx.get(f"{api_url}/healthz", timeout=3).status_code == 200
+        ready = httpx.get(f"{api_url}/readyz", timeout=3)
+    except httpx.HTTPError as exc:
+        return {"ok": False, "ready": False, "error": str(exc) or type(exc).__name__}
+    state: dict = {"ok": ok, "ready": ready.status_code == 200}
+    if not state["ready"]:
+        try:
+            state["not_ready"] = ready.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            state["not_ready"] = f"HTTP {ready.status_code}"
+    return state
 
 
 def _ingest_lag(metrics_url: str | None) -> dict:
