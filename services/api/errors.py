@@ -68,6 +68,14 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        if first.get("type") == "json_invalid":  # not a field's value: the body is no JSON
+            at, why = first.get("loc", ("body", "?"))[-1], first.get("ctx", {}).get("error", "")
+            message = f"the request body is not valid JSON (at character {at}: {why})"
+            return error_response(400, "bad_request", message)
+        if tuple(first.get("loc", ())) == ("body",) and isinstance(first.get("input"), bytes):
+            # A body FastAPI did not parse as JSON: sent without its content type (curl -d).
+            message = "the request body must be JSON sent with Content-Type: application/json"
+            return error_response(400, "bad_request", message)
         details = [
             {"field": _location(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
             for e in errors[:20]

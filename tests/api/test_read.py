@@ -133,8 +133,14 @@ def test_unknown_routes_and_methods_get_the_json_error(client, keys) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = client.delete("/v1/assets", headers=h)
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
-    r = client.post("/v1/risk-register", headers=h, content=b"{not json")
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
+    as_json = {**h, "Content-Type": "application/json"}
+    r = client.post("/v1/risk-register", headers=as_json, content=b"{not json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+    assert r.json()["error"]["message"].startswith("the request body is not valid JSON (at char")
+    r = client.post("/v1/risk-register", headers=h, content=b'{"title": "x"}')  # no type
+    assert r.status_code == 400 and "Content-Type: application/json" in r.text
+    r = client.post("/v1/risk-register", headers=h, json={"title": 5})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"  # JSON, bad field
 
 
 def test_metrics_have_latency_by_route_template(client, keys) -> None:

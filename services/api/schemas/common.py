@@ -53,7 +53,7 @@ class ErrorBody(BaseModel):
 ERRORS = {
     s: {"model": ErrorBody, "description": d}
     for s, d in {
-        400: "Bad request",
+        400: "The body is not JSON (or was sent without Content-Type: application/json)",
         401: "Missing, unknown or revoked API key",
         403: "The key's role may not do this",
         404: "Not found",
