@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -83,6 +84,24 @@ def test_cli_command_without_a_stack_says_how_to_get_one(tmp_path) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "precursor up" in lines[0]
+
+
+def test_up_refuses_a_taken_port_before_starting_anything(tmp_path) -> None:
+    """Another stack's API or /metrics port: one line naming the setting, nothing started."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        cases = [
+            (["--api-port", port], {"PRECURSOR_METRICS_PORT": "0"}, f"API port {port}"),
+            (["--no-api"], {"PRECURSOR_METRICS_PORT": port}, f"metrics port {port} (ingest"),
+        ]
+        for args, env, what in cases:
+            result = _run("up", *args, env={"PRECURSOR_DATA_DIR": str(tmp_path), **env})
+            assert result.returncode == 1
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and what in lines[0] and "already taken" in lines[0], lines
+    assert not (tmp_path / "postgres").exists()  # refused before the database was started
 
 
 def test_cli_unknown_setting_is_one_line(tmp_path) -> None:

@@ -15,6 +15,7 @@ from precursor.cli.commands.args import port_number, positive_float, positive_in
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
+from precursor.core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    api_port = args.api_port if args.api_port is not None else settings.api_port
+    _refuse_taken_ports(settings, None if args.no_api else api_port)
     stack = Stack(settings)
     try:
         stack.start_infrastructure()
@@ -81,11 +84,7 @@ def run(args: argparse.Namespace) -> int:
             stack.start_service(_demo_service(args))
         api_url = None
         if not args.no_api:
-            api_url = _start_api(
-                stack,
-                args.api_port if args.api_port is not None else settings.api_port,
-                settings.api_host,
-            )
+            api_url = _start_api(stack, api_port, settings.api_host)
         endpoints = stack.announce(api_url)
         _print_summary(stack, endpoints)
         trainer = _DemoTrainer(stack, args) if args.demo else None
@@ -166,10 +165,33 @@ def _demo_service(args: argparse.Namespace) -> Service:
     )
 
 
+def _refuse_taken_ports(settings: Settings, api_port: int | None) -> None:
+    """Fail before starting anything when a fixed port is taken (most often by another `up`):
+    a service would otherwise run without its /metrics while endpoints.json and `status`
+    pointed at the other stack's."""
+    wanted = []
+    if api_port:
+        wanted.append((api_port, settings.api_host, f"API port {api_port}", "PRECURSOR_API_PORT"))
+    if settings.metrics_port:
+        ingest, scorer = settings.metrics_port, settings.metrics_port + 1
+        off = "PRECURSOR_METRICS_PORT; 0 turns metrics off"
+        for port, whose in ((ingest, "ingest"), (scorer, "scorer")):
+            what = f"metrics port {port} ({whose} /metrics)"
+            wanted.append((port, settings.metrics_host, what, off))
+    for port, host, what, setting in wanted:
+        if port_in_use(port, _probe_host(host)):
+            raise RuntimeStartError(f"{what} is already taken (set {setting})")
+
+
+def _probe_host(host: str) -> str:
+    """Where to knock to see whether a port on `host` is taken (a wildcard: on loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
 def _start_api(stack: Stack, port: int, host: str) -> str:
     if port == 0:
         port = free_port(host)
-    elif port_in_use(port, host):
+    elif port_in_use(port, _probe_host(host)):  # taken since the check at the start
         raise RuntimeStartError(f"API port {port} is already taken (set PRECURSOR_API_PORT)")
     # The API's /metrics lives on its own port, so it takes no separate metrics port.
     stack.start_service(
