@@ -70,13 +70,16 @@ def test_cli_every_command_has_help(command: str) -> None:
     [["frobnicate"], ["bench", "ingest", "--samples", "-5"], ["ingest", "--stream", "nope"],
      ["up", "--api-port", "eighty"], ["up", "--api-port", "99999"], ["serve", "--port", "-1"],
      ["bench", "quality", "--seeds", "9-3"],
-     ["bench", "quality", "--seeds", "seven"]],
+     ["bench", "quality", "--seeds", "seven"], ["simulate", "--to", "files"],
+     ["replay", "azure-pdm", "--to", "kafka", "extra"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "error" in lines[0]
+    command = "precursor" if args[0] == "frobnicate" else f"precursor {args[0]}"
+    assert lines[0].startswith(command), lines[0]  # says which command it was
 
 
 def test_cli_command_without_a_stack_says_how_to_get_one(tmp_path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -77,14 +76,27 @@ def timestamp(text: str) -> datetime:
     return value
 
 
-def destination(words: list[str]) -> tuple[str, Path | None]:
-    """`--to kafka` or `--to files DIR`."""
-    if words == ["kafka"]:
-        return "kafka", None
-    if len(words) == 2 and words[0] == "files":
-        return "files", Path(words[1])
-    print(
-        f"precursor: error: --to takes `kafka` or `files DIR`, not {' '.join(words)!r}",
-        file=sys.stderr,
-    )
-    raise SystemExit(2)
+class Destination(argparse.Action):
+    """`--to kafka` or `--to files DIR`, stored as ("kafka", None) or ("files", DIR)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        kwargs.setdefault("default", ("kafka", None))
+        kwargs.setdefault("metavar", "kafka|files DIR")
+        super().__init__(option_strings, dest, nargs="+", **kwargs)  # type: ignore[arg-type]
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        words: list[str],  # type: ignore[override]
+        option_string: str | None = None,
+    ) -> None:
+        if words == ["kafka"]:
+            value: tuple[str, Path | None] = ("kafka", None)
+        elif len(words) == 2 and words[0] == "files":
+            value = ("files", Path(words[1]))
+        else:
+            raise argparse.ArgumentError(
+                self, f"takes `kafka` or `files DIR`, not {' '.join(words)!r}"
+            )
+        setattr(namespace, self.dest, value)

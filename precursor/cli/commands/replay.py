@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from precursor.cli.commands.args import positive_float
+from precursor.cli.commands.args import Destination, positive_float
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     az.add_argument("--repair-hours", type=positive_float, default=8.0, help="(8)")
     az.add_argument("--maintenance-hours", type=positive_float, default=4.0, help="(4)")
     az.add_argument(
-        "--to",
-        nargs="+",
-        default=["kafka"],
-        metavar="kafka|files DIR",
-        help="`kafka` (default) or `files DIR` (JSONL per topic)",
+        "--to", action=Destination, help="`kafka` (default) or `files DIR` (JSONL per topic)"
     )
     az.set_defaults(run=run_azure)
     files = which.add_parser(
@@ -64,11 +60,10 @@ def run_azure(args: argparse.Namespace) -> int:
     from pipelines.replay import azure_pdm
     from pipelines.simulate.run import write_jsonl
     from pipelines.simulate.sinks import FileSink, KafkaSink
-    from precursor.cli.commands.args import destination
     from precursor.core.errors import PrecursorError
     from precursor.core.registry import upsert_assets
 
-    mode, directory = destination(args.to)
+    mode, directory = args.to
     data_dir = args.data or azure_pdm.default_data_dir()
     if data_dir is None:
         raise PrecursorError("Azure PdM data not found: pass --data DIR")

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from precursor.cli.commands.args import destination, positive_float, positive_int, timestamp
+from precursor.cli.commands.args import Destination, positive_float, positive_int, timestamp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,10 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--to",
-        nargs="+",
-        type=str,
-        default=["kafka"],
-        metavar="kafka|files DIR",
+        action=Destination,
         help="`kafka` (the configured topics) or `files DIR` (JSONL per topic)",
     )
     p.add_argument(
@@ -77,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.simulate.sinks import FileSink, KafkaSink
     from precursor.core.runtime.processes import peak_rss_mb
 
-    mode, directory = destination(args.to)
+    mode, directory = args.to
     config = SimConfig(
         seed=args.seed,
         assets=args.assets,
