@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -46,28 +47,33 @@ EXPLAIN_FROM_LIKELIHOOD = 3  # SHAP is ~230x slower than predict: explain only n
 DRIFT_WINDOW = 5000
 
 
-def score_rows(
-    x: pl.DataFrame,
-    prob: np.ndarray,
-    lik: np.ndarray,
-    cons: np.ndarray,
-    rating: np.ndarray,
-    contrib: list[list | None],
-) -> list[tuple]:
-    """One tuple per scored row of `x` (its t and asset_id), in x's order:
-    (t, asset, probability, likelihood, consequence, rating, contributions)."""
-    return list(
-        zip(
-            x.get_column("t").to_list(),
-            x.get_column("asset_id").to_list(),
-            prob,
-            lik,
-            cons,
-            rating,
-            contrib,
-            strict=True,
+@dataclass(frozen=True)
+class ScoredBatch:
+    """One pass's scored rows: the features `x` (its t and asset_id) and, per row of x, the
+    probability, likelihood, consequence, rating and contributions (None: not explained)."""
+
+    x: pl.DataFrame
+    prob: np.ndarray
+    lik: np.ndarray
+    cons: np.ndarray
+    rating: np.ndarray
+    contrib: list[list | None]
+
+    def rows(self) -> list[tuple]:
+        """One tuple per row, in x's order:
+        (t, asset, probability, likelihood, consequence, rating, contributions)."""
+        return list(
+            zip(
+                self.x.get_column("t").to_list(),
+                self.x.get_column("asset_id").to_list(),
+                self.prob,
+                self.lik,
+                self.cons,
+                self.rating,
+                self.contrib,
+                strict=True,
+            )
         )
-    )
 
 
 class Scorer:
@@ -146,28 +152,21 @@ class Scorer:
             for i, c in zip(explain, model.contributions(x[explain]), strict=True):
                 contrib[i] = c
         self._track_drift(x)
-        written = self._write_scores(conn, x, prob, lik, cons, rating, contrib)
-        self.advance_alerts(conn, score_rows(x, prob, lik, cons, rating, contrib))
+        batch = ScoredBatch(x, prob, lik, cons, rating, contrib)
+        written = self._write_scores(conn, batch)
+        self.advance_alerts(conn, batch.rows())
         conn.execute("SELECT pg_notify(%s, %s)", (SCORES_CHANNEL, t_end.isoformat()))
         conn.commit()
         LAST_SCORE_TIME.set(t_end.timestamp())
         SCORES_WRITTEN.inc(written)
         return written
 
-    def _write_scores(
-        self,
-        conn: psycopg.Connection,
-        x: pl.DataFrame,
-        prob: np.ndarray,
-        lik: np.ndarray,
-        cons: np.ndarray,
-        rating: np.ndarray,
-        contrib: list[list | None],
-    ) -> int:
+    def _write_scores(self, conn: psycopg.Connection, batch: ScoredBatch) -> int:
         # One statement over the columns as arrays, not executemany's pipeline of one INSERT per
         # row: 15 ms against 26 ms for 1,000 rows on the embedded server, and small servers that
         # cannot take pipelines (PGlite + TimescaleDB in the tests) take it too.
         assert self.model is not None
+        x = batch.x
         if x.is_empty():
             return 0
         conn.execute(
@@ -181,17 +180,17 @@ class Scorer:
                 int(self.model.horizon_s),
                 x.get_column("t").to_list(),
                 x.get_column("asset_id").to_list(),
-                np.asarray(prob, dtype=float).tolist(),
-                np.asarray(lik, dtype=int).tolist(),
-                np.asarray(cons, dtype=int).tolist(),
-                [str(r) for r in rating],
-                [orjson.dumps(k).decode() if k is not None else None for k in contrib],
+                np.asarray(batch.prob, dtype=float).tolist(),
+                np.asarray(batch.lik, dtype=int).tolist(),
+                np.asarray(batch.cons, dtype=int).tolist(),
+                [str(r) for r in batch.rating],
+                [orjson.dumps(k).decode() if k is not None else None for k in batch.contrib],
             ),
         )
         return x.height
 
     def advance_alerts(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
-        """Step the alert machine through score_rows() tuples in time order:
+        """Step the alert machine through ScoredBatch.rows() tuples in time order:
         persist transitions, feed the risk register on openings, publish the events."""
         current = open_alerts(conn)
         open_rank = RANK[self.policy.machine.open_rating]

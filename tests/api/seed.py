@@ -13,7 +13,7 @@ import psycopg
 
 from precursor.core.registry import upsert_assets
 from precursor.core.settings import Settings
-from services.predict.scorer import Scorer, score_rows
+from services.predict.scorer import ScoredBatch, Scorer
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 THRESHOLD = 0.1  # the alert threshold p* the seeded scores were rated with
@@ -177,5 +177,5 @@ def seed(url: str) -> None:
                 ],
             )  # fmt: skip
         x = pl.DataFrame({"t": [t for t, _ in rows], "asset_id": [a for _, a in rows]})
-        scorer.advance_alerts(conn, score_rows(x, prob, lik, cons, rating, contrib))
+        scorer.advance_alerts(conn, ScoredBatch(x, prob, lik, cons, rating, contrib).rows())
         conn.commit()

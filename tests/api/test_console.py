@@ -17,7 +17,7 @@ import pytest
 
 from precursor.core.settings import Settings
 from services.api.app import create_app
-from services.predict.scorer import Scorer, score_rows
+from services.predict.scorer import ScoredBatch, Scorer
 from tests.api.seed import MODEL_VERSION, THRESHOLD, at
 from tests.helpers import live_api
 
@@ -114,7 +114,7 @@ def test_alert_opened_by_the_scorer_appears_live_and_is_acknowledged(
     x = pl.DataFrame({"t": [at(10) + timedelta(hours=1)], "asset_id": ["F-01"]})
     with psycopg.connect(api_db) as conn:
         contrib = [[{"signal": "fan_vibration", "contribution": 0.6}]]
-        scorer.advance_alerts(conn, score_rows(x, prob, lik, cons, rating, contrib))
+        scorer.advance_alerts(conn, ScoredBatch(x, prob, lik, cons, rating, contrib).rows())
         conn.commit()
     row = page.wait_for_selector("tr[data-alert^='F-01']", timeout=20_000)
     assert "fan_vibration" in row.inner_text()
