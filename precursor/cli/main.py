@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from precursor import __version__
 from precursor.core.errors import PrecursorError
@@ -20,11 +21,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _configure_logging(level: str, debug: bool) -> None:
+def _configure_logging(level: str, debug: bool, log_file: Path | None = None) -> None:
+    from precursor.core.runtime.processes import ServiceLogHandler
+
+    # A service started by `up` writes its log itself, so that the log rotates while it runs.
+    handler = ServiceLogHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     logging.basicConfig(
         level=logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[handler],
     )
     if not debug:
         for noisy in ("kafka", "httpx", "uvicorn.access", "alembic", "mlflow"):
@@ -59,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from precursor.core.settings import load_settings
 
         settings = load_settings()
-        _configure_logging(settings.log_level, args.debug)
+        _configure_logging(settings.log_level, args.debug, settings.log_file)
         args.settings = settings
         return int(run(args) or 0)
     except PrecursorError as exc:

@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
     ] = "INFO"
+    log_file: Path | None = Field(
+        default=None,
+        description="write log records here, rotated at 20 MB (`up` sets it for its services)",
+    )
 
     @cached_property
     def topics(self) -> Topics:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from precursor.core.runtime.processes import exit_text, open_log, stop_process
+from precursor.core.runtime.processes import LOG_FILE_ENV, exit_text, open_log, stop_process
 
 
 def test_a_child_stopped_by_sigterm_reads_as_that_signal_not_as_a_negative_exit() -> None:
@@ -43,3 +44,39 @@ def test_a_log_past_its_size_is_kept_once_as_dot_1_and_a_small_one_is_appended(
         pass
     assert (tmp_path / "logs" / "scorer.log.1").read_bytes() == b"x" * 11  # the older one goes
     assert log.read_bytes() == b""
+
+
+_LOGGING_SERVICE = """
+import logging, sys
+from precursor.cli.main import _configure_logging
+from precursor.core.settings import load_settings
+_configure_logging("INFO", False, load_settings().log_file)  # as main() does
+logging.getLogger().handlers[0].maxBytes = 2000  # the real limit is 20 MB
+print("printed before", flush=True)
+for i in range(100):
+    logging.getLogger("precursor.test").info("line %03d %s", i, "x" * 40)
+print("printed after", flush=True)
+sys.stderr.write("stderr after\\n")
+"""
+
+
+def test_a_service_started_by_up_rotates_its_log_while_it_runs(tmp_path: Path) -> None:
+    """`up` hands the child its log as stdout/stderr and names it in PRECURSOR_LOG_FILE; the
+    child's logging rotates the file, and what it prints afterwards follows into the new one."""
+    log = tmp_path / "logs" / "scorer.log"
+    env = {**os.environ, LOG_FILE_ENV: str(log)}
+    with open_log(log) as fh:
+        subprocess.run(
+            [sys.executable, "-c", _LOGGING_SERVICE],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=True,
+            timeout=60,
+        )
+    current, older = log.read_text(), log.with_name("scorer.log.1").read_text()
+    assert "precursor.test: line 099" in current
+    assert "printed after" in current and "stderr after" in current
+    assert "printed after" not in older
+    assert "line 000" not in current
+    assert log.stat().st_size <= 2000 + 200  # one record past the limit at most

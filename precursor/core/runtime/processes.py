@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging.handlers
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 _PR_SET_PDEATHSIG = 1
-# A child's log is moved aside to <name>.log.1 when it has grown past this at a (re)start: the
-# children write to it through an inherited file descriptor, so it cannot be rotated under them.
+# A log is moved aside to <name>.log.1 (replacing the older copy) once it grows past this: at a
+# (re)start for every child, and while running for our own services (ServiceLogHandler).
 LOG_ROTATE_BYTES = 20 * 1024 * 1024
+# Set by `up` for the services it starts: the log file their stdout and stderr already go to.
+LOG_FILE_ENV = "PRECURSOR_LOG_FILE"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -51,6 +56,24 @@ def open_log(path: Path, rotate_bytes: int = LOG_ROTATE_BYTES) -> BinaryIO:
         if path.stat().st_size > rotate_bytes:
             path.replace(path.with_name(path.name + ".1"))
     return open(path, "ab")  # the caller hands it to the child and closes it
+
+
+class ServiceLogHandler(logging.handlers.RotatingFileHandler):
+    """A service's own log, rotated while it runs. Its stdout and stderr (tracebacks, warnings,
+    what libraries print) were handed to the same file by `up`; after each rollover they are
+    pointed at the new file too, so nothing keeps writing into the copy set aside."""
+
+    def __init__(self, path: Path, max_bytes: int = LOG_ROTATE_BYTES):
+        super().__init__(path, mode="a", maxBytes=max_bytes, backupCount=1, encoding="utf-8")
+
+    def doRollover(self) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(ValueError, OSError):
+                stream.flush()
+        super().doRollover()
+        if self.stream is not None:
+            for fd in (1, 2):
+                os.dup2(self.stream.fileno(), fd)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

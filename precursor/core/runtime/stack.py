@@ -21,7 +21,13 @@ from precursor.core.kafka import ensure_topics
 from precursor.core.migrate import migrate
 from precursor.core.runtime.broker import EmbeddedBroker
 from precursor.core.runtime.postgres import EmbeddedPostgres
-from precursor.core.runtime.processes import die_with_parent, exit_text, open_log, stop_process
+from precursor.core.runtime.processes import (
+    LOG_FILE_ENV,
+    die_with_parent,
+    exit_text,
+    open_log,
+    stop_process,
+)
 from precursor.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -88,7 +94,7 @@ class Stack:
     def start_service(self, service: Service) -> None:
         """Start one child: `python -m precursor <args>`, logging to <data dir>/logs/<name>.log."""
         service.log_path = self.data_dir / "logs" / f"{service.name}.log"
-        env = {**self.child_env(), **service.env}
+        env = {**self.child_env(), **service.env, LOG_FILE_ENV: str(service.log_path)}
         with open_log(service.log_path) as log:
             service.proc = subprocess.Popen(
                 [sys.executable, "-m", "precursor", *service.args],
