@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from tqdm import tqdm
 
+from models.features import Frames
 from pipelines.dataset import dataset_from_frames, span_windows, truth_from
 from pipelines.simulate.frames import Collect, frames_from
 from pipelines.simulate.run import SimConfig, Simulation
@@ -74,15 +75,23 @@ def meets(m: dict, budget: float) -> dict[str, bool | None]:
     return points
 
 
-def evaluate_plant(
-    seed: int, assets: int, days: float, interval: int, settings: Settings, quiet: bool
-) -> dict:
-    """Render one plant, train on it as `train` does, and return its test-window figures."""
+def render_plant(
+    seed: int, assets: int, days: float, interval: int
+) -> tuple[Frames, dict[str, str | None]]:
+    """A simulated plant in memory: the frames `train` would load, and its ground truth."""
     sim = Simulation(SimConfig(seed=seed, assets=assets, days=days, interval_s=interval))
     sink = Collect()
     sim.emit(sink)
     frames = frames_from(sink.messages, sim.registry())
     del sink  # the raw messages are no longer needed; the frames hold the rollups
+    return frames, truth_from(sim.ground_truth())
+
+
+def evaluate_plant(
+    seed: int, assets: int, days: float, interval: int, settings: Settings, quiet: bool
+) -> dict:
+    """Render one plant, train on it as `train` does, and return its test-window figures."""
+    frames, truth = render_plant(seed, assets, days, interval)
     horizon = timedelta(hours=settings.horizon_h)
     buckets = frames.r15.get_column("bucket")
     lo, hi = buckets.min(), buckets.max()
@@ -91,7 +100,7 @@ def evaluate_plant(
         span_windows(lo, hi, horizon),
         hi,
         horizon,
-        truth_from(sim.ground_truth()),
+        truth,
         timedelta(minutes=settings.min_downtime_min),
     )
     policy = replace(policy_from(settings), horizon=horizon)

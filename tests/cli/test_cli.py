@@ -30,6 +30,7 @@ SUBCOMMANDS = [
     "bench score",
     "bench train",
     "bench quality",
+    "bench history",
     "bench api",
     "status",
     "train",
@@ -71,6 +72,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["up", "--api-port", "eighty"], ["up", "--api-port", "99999"], ["serve", "--port", "-1"],
      ["bench", "quality", "--seeds", "9-3"],
      ["bench", "quality", "--seeds", "seven"], ["simulate", "--to", "files"],
+     ["bench", "history", "--history", "60,0"], ["bench", "history", "--history", "sixty"],
+     ["bench", "history", "--live-days", "-1"],
      ["replay", "azure-pdm", "--to", "kafka", "extra"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:

@@ -44,6 +44,16 @@ def positive_float(text: str) -> float:
 MAX_SEEDS = 1000
 
 
+def days_list(text: str) -> list[float]:
+    """Positive numbers of days, comma-separated (`60,90,120`), each once, in the order given."""
+    try:
+        return list(dict.fromkeys(positive_float(part.strip()) for part in text.split(",")))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"days are positive numbers, comma-separated (e.g. 60,90,120): {text!r}"
+        ) from None
+
+
 def seed_list(text: str) -> list[int]:
     """Seeds as `8-15`, `7,9,11` or a mix (`7,8-10`): whole numbers >= 0, each once, at most
     MAX_SEEDS (each is minutes of work)."""

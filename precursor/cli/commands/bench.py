@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from precursor.cli.commands.args import positive_float, positive_int, seed_list
+from precursor.cli.commands.args import days_list, positive_float, positive_int, seed_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +58,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     quality.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
     quality.set_defaults(run=run_quality)
+    history = targets.add_parser(
+        "history",
+        help="how a first model trained on N days does on the days after it",
+        description="Render a simulated plant per seed in memory, train a first model on the "
+        "last N days before a cut-off as `train` does, for each N, and replay the alert machine "
+        "over the live days after the cut-off. About 1 minute per model and a few GB per plant.",
+    )
+    history.add_argument(
+        "--seeds", type=seed_list, default=seed_list("8-15"), help="e.g. 8-15 or 7,9 (8-15)"
+    )
+    history.add_argument(
+        "--history",
+        type=days_list,
+        default=[60.0, 90.0, 120.0],
+        help="days of history to train on, comma-separated (60,90,120)",
+    )
+    history.add_argument(
+        "--live-days", type=positive_float, default=7.0, help="days judged after the cut-off (7)"
+    )
+    history.add_argument("--assets", type=positive_int, default=40, help="(40)")
+    history.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
+    history.add_argument("--json", action="store_true", help="print one JSON object")
+    history.set_defaults(run=run_history)
     api = targets.add_parser("api", help="API latency under concurrent clients")
     api.add_argument("--assets", type=positive_int, default=200, help="(200)")
     api.add_argument("--days", type=positive_int, default=30, help="days of risk scores (30)")
@@ -172,6 +195,54 @@ def run_quality(args: argparse.Namespace) -> int:
     for key, rule in points:
         print(f"  {key:24s} {rule:28s} {s['meet'][key]}")
     print(f"  {'all':24s} {'':28s} {s['meet_all']}")
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    """Train first models on several history lengths and judge each on the days after."""
+    from pipelines.bench.history import run_bench_history
+
+    quiet = args.json and not sys.stderr.isatty()
+    result = run_bench_history(
+        args.settings,
+        args.seeds,
+        args.history,
+        args.live_days,
+        args.assets,
+        args.interval,
+        quiet=quiet,
+    )
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"live: the {args.live_days:g} days after each plant's cut-off, less one horizon")
+    print(
+        f"{'seed':>4} {'days':>5} | {'own recall_p':>12} {'lead_h':>6} | {'prec':>4} "
+        f"{'recall_p':>8} {'recall':>6} {'lead_h':>6} {'alerts':>6} {'false':>5} {'FA/aw':>6}"
+    )
+    for p in result["plants"]:
+        for r in p["runs"]:
+            if "error" in r:
+                print(f"{p['seed']:>4} {r['history_days']:>5g} | skipped: {r['error']}")
+                continue
+            own, live = r["own_test"], r["live"]
+            print(
+                f"{p['seed']:>4} {r['history_days']:>5g} | "
+                f"{_fig(own['recall_at_1h_precursor']):>12} {_fig(own['median_lead_h'], 1):>6} | "
+                f"{live['incidents_with_precursor']:>4} {_fig(live['recall_at_1h_precursor']):>8} "
+                f"{_fig(live['recall_at_1h']):>6} {_fig(live['median_lead_h'], 1):>6} "
+                f"{live['alerts']:>6} {live['false_alerts']:>5} "
+                f"{_fig(live['false_alerts_per_asset_week']):>6}"
+            )
+    print("pooled over plants (live days only):")
+    for s in result["summary"]:
+        print(
+            f"  {s['history_days']:>5g} days: {s['plants']} plants, warned >= 1 h "
+            f"{s['warned_1h_precursor']}/{s['incidents_with_precursor']} with a precursor and "
+            f"{s['warned_1h']}/{s['incidents']} in all; {s['alerts']} alerts, "
+            f"{s['false_alerts']} false ({_fig(s['false_alerts_per_asset_week'])} per "
+            f"asset-week); median of the plants' median leads {_fig(s['median_lead_h'], 1)} h"
+        )
     return 0
 
 
