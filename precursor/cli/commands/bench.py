@@ -50,13 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`train` does (no database or broker), and report each plant's test-window figures "
         "against the quality bar. About 2 minutes and a few GB per 120-day plant.",
     )
-    quality.add_argument(
-        "--seeds", type=seed_list, default=seed_list("8-15"), help="e.g. 8-15 or 7,9 (8-15)"
-    )
-    quality.add_argument("--assets", type=positive_int, default=40, help="(40)")
+    _plant_arguments(quality)
     quality.add_argument("--days", type=positive_float, default=120.0, help="(120)")
-    quality.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
-    quality.add_argument("--json", action="store_true", help="print one JSON object")
     quality.set_defaults(run=run_quality)
     history = targets.add_parser(
         "history",
@@ -65,9 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "last N days before a cut-off as `train` does, for each N, and replay the alert machine "
         "over the live days after the cut-off. About 1 minute per model and a few GB per plant.",
     )
-    history.add_argument(
-        "--seeds", type=seed_list, default=seed_list("8-15"), help="e.g. 8-15 or 7,9 (8-15)"
-    )
+    _plant_arguments(history)
     history.add_argument(
         "--history",
         type=days_list,
@@ -77,9 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     history.add_argument(
         "--live-days", type=positive_float, default=7.0, help="days judged after the cut-off (7)"
     )
-    history.add_argument("--assets", type=positive_int, default=40, help="(40)")
-    history.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
-    history.add_argument("--json", action="store_true", help="print one JSON object")
     history.set_defaults(run=run_history)
     api = targets.add_parser("api", help="API latency under concurrent clients")
     api.add_argument("--assets", type=positive_int, default=200, help="(200)")
@@ -88,6 +78,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     api.add_argument("--requests", type=positive_int, default=4000, help="(4000)")
     api.add_argument("--json", action="store_true", help="print one JSON object")
     api.set_defaults(run=run_api)
+
+
+def _plant_arguments(p: argparse.ArgumentParser) -> None:
+    """What the in-memory plant benchmarks share: which plants, their size, --json."""
+    p.add_argument(
+        "--seeds", type=seed_list, default=seed_list("8-15"), help="e.g. 8-15 or 7,9 (8-15)"
+    )
+    p.add_argument("--assets", type=positive_int, default=40, help="(40)")
+    p.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run_ingest(args: argparse.Namespace) -> int:
