@@ -224,7 +224,8 @@ async function renderAsset(assetId) {
     const signals = await api(`/v1/assets/${encodeURIComponent(assetId)}/signals?from=${from}&to=${to}&points=200`);
     signalsHtml = signals.series.map((s) => `<h4>${esc(s.tag)}</h4>${lineChart(
       [{ points: s.points.map((p) => [t(p[0]), p[1], p[2], p[3]]) }],
-      { height: 120, markers: [{ t: opened, label: "alert opened" }], yLabel: s.tag })}`).join("")
+      // Full-width panel: a wider drawing keeps its text the size of the half-width charts'.
+      { width: 1100, height: 130, markers: [{ t: opened, label: "alert opened" }], yLabel: s.tag })}`).join("")
       || `<p class="muted">no signals around the alert</p>`;
     const max = Math.max(...(alert.contributions || []).map((c) => Math.abs(c.contribution)), 1e-9);
     contribHtml = `<p>${rating(alert.rating)} ${esc(alert.status)} since ${when(alert.opened_at)}</p>` +
