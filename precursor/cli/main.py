@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from precursor import __version__
-from precursor.core.errors import PrecursorError
+from precursor.core.errors import ConfigurationError, PrecursorError
 
 logger = logging.getLogger("precursor")
 
@@ -25,7 +25,14 @@ def _configure_logging(level: str, debug: bool, log_file: Path | None = None) ->
     from precursor.core.runtime.processes import ServiceLogHandler
 
     # A service started by `up` writes its log itself, so that the log rotates while it runs.
-    handler = ServiceLogHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if log_file:
+        try:
+            handler = ServiceLogHandler(log_file)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"PRECURSOR_LOG_FILE: cannot write {log_file}: {exc.strerror}"
+            ) from None
     logging.basicConfig(
         level=logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

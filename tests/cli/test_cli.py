@@ -110,6 +110,17 @@ def test_up_refuses_a_taken_port_before_starting_anything(tmp_path) -> None:
     assert not (tmp_path / "postgres").exists()  # refused before the database was started
 
 
+def test_cli_unwritable_log_file_is_one_line(tmp_path) -> None:
+    missing = tmp_path / "no-such-dir" / "status.log"
+    env = {"PRECURSOR_DATA_DIR": str(tmp_path), "PRECURSOR_LOG_FILE": str(missing)}
+    result = _run("status", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"precursor status: error: PRECURSOR_LOG_FILE: cannot write {missing}: "
+        "No such file or directory"
+    ]
+
+
 def test_cli_unknown_setting_is_one_line(tmp_path) -> None:
     result = _run("status", env={"PRECURSOR_DATA_DIR": str(tmp_path), "PRECURSOR_KAFKA": "x"})
     assert result.returncode == 1
