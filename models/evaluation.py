@@ -149,6 +149,7 @@ def evaluate(
         )
     if has_truth:
         out["incidents_with_precursor"] = precursor_total
+        out["warned_1h_precursor"] = precursor_warned
         out["recall_at_1h_precursor"] = (
             precursor_warned / precursor_total if precursor_total else None
         )

@@ -46,7 +46,8 @@ class Windows:
         return cls(**{k: datetime.fromisoformat(v) for k, v in raw.items()})
 
 
-def _align(t: datetime) -> datetime:
+def align(t: datetime) -> datetime:
+    """The first scoring-grid time at or after t."""
     step = GRID.total_seconds()
     return datetime.fromtimestamp(math.ceil(t.timestamp() / step) * step, t.tzinfo)
 
@@ -60,9 +61,9 @@ def split(start: datetime, end: datetime, horizon: timedelta) -> Windows:
             f"{BASELINE_DAYS + BASELINE_LAG_DAYS}-day baseline warm-up; need about "
             f"{round(12 * horizon.total_seconds() / 86400) + 1} days"
         )
-    train_end = _align(start + usable * TRAIN_SHARE)
+    train_end = align(start + usable * TRAIN_SHARE)
     valid_start = train_end + horizon
-    valid_end = _align(valid_start + usable * VALID_SHARE)
+    valid_end = align(valid_start + usable * VALID_SHARE)
     test_start = valid_end + horizon
     return Windows(start, train_end, valid_start, valid_end, test_start, end)
 
@@ -134,7 +135,7 @@ def with_truth(incident_rows: pl.DataFrame, known: dict[str, str | None]) -> pl.
 def span_windows(lo: datetime, hi: datetime, horizon: timedelta) -> Windows:
     """The default split of data from `lo` to `hi` (first and last 15-min bucket), after the
     baseline warm-up and leaving the last horizon unlabelled."""
-    start = _align(lo + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS))
+    start = align(lo + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS))
     return split(start, hi - horizon, horizon)
 
 

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tqdm import tqdm
 
 from models.evaluation import WEEK_S, evaluate, replay_alerts
-from models.features import GRID
 from pipelines.bench.quality import render_plant
-from pipelines.dataset import Windows, dataset_from_frames, feature_rows, scored, span_windows
+from pipelines.dataset import (
+    Windows,
+    align,
+    dataset_from_frames,
+    feature_rows,
+    scored,
+    span_windows,
+)
 from pipelines.train import fit_and_evaluate
 from precursor.core.errors import PrecursorError
 from precursor.core.settings import Settings
@@ -29,6 +35,7 @@ LIVE_KEYS = (
     "incidents",
     "warned_1h",
     "incidents_with_precursor",
+    "warned_1h_precursor",
     "recall_at_1h_precursor",
     "recall_at_1h",
     "median_lead_h",
@@ -37,11 +44,6 @@ LIVE_KEYS = (
     "false_alerts",
     "false_alerts_per_asset_week",
 )
-
-
-def _floor_to_grid(t: datetime) -> datetime:
-    step = GRID.total_seconds()
-    return datetime.fromtimestamp(t.timestamp() // step * step, UTC)
 
 
 def evaluate_histories(
@@ -59,7 +61,7 @@ def evaluate_histories(
     policy = replace(policy_from(settings), horizon=horizon)
     buckets = frames.r15.get_column("bucket")
     lo, hi = buckets.min(), buckets.max()
-    cut = _floor_to_grid(lo + timedelta(days=max(histories)))
+    cut = align(lo + timedelta(days=max(histories)))
     live_end = hi - horizon  # the last horizon has no outcome yet, as in training
     live = dataset_from_frames(
         frames, Windows(cut, cut, cut, cut, cut, live_end), hi, horizon, truth, min_downtime
@@ -106,6 +108,16 @@ def evaluate_histories(
     return {"seed": seed, "live_window": [cut.isoformat(), live_end.isoformat()], "runs": runs}
 
 
+_COUNTS = (
+    "incidents",
+    "warned_1h",
+    "incidents_with_precursor",
+    "warned_1h_precursor",
+    "alerts",
+    "false_alerts",
+)
+
+
 def summarise_histories(plants: list[dict], histories: list[float]) -> list[dict]:
     """Per history length, the live figures pooled over plants: incidents warned of, alerts,
     false alerts per asset-week; and the spread of the plants' median leads."""
@@ -117,27 +129,16 @@ def summarise_histories(plants: list[dict], histories: list[float]) -> list[dict
             for r in p["runs"]
             if r["history_days"] == days and "live" in r
         ]
-        precursor = sum(m["incidents_with_precursor"] for m in live)
-        warned_p = sum(
-            round(m["recall_at_1h_precursor"] * m["incidents_with_precursor"])
-            for m in live
-            if m["incidents_with_precursor"]
-        )
+        # Counts add up over plants; the rate is pooled over all their asset-weeks.
+        total = {k: sum(m[k] for m in live) for k in _COUNTS}
         weeks = sum(m["asset_weeks"] for m in live)
         leads = [m["median_lead_h"] for m in live if m["median_lead_h"] is not None]
         out.append(
             {
                 "history_days": days,
                 "plants": len(live),
-                "incidents": sum(m["incidents"] for m in live),
-                "warned_1h": sum(m["warned_1h"] for m in live),
-                "incidents_with_precursor": precursor,
-                "warned_1h_precursor": warned_p,
-                "alerts": sum(m["alerts"] for m in live),
-                "false_alerts": sum(m["false_alerts"] for m in live),
-                "false_alerts_per_asset_week": (
-                    sum(m["false_alerts"] for m in live) / weeks if weeks else None
-                ),
+                **total,
+                "false_alerts_per_asset_week": total["false_alerts"] / weeks if weeks else None,
                 "median_lead_h": statistics.median(leads) if leads else None,
             }
         )

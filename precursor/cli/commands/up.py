@@ -179,19 +179,14 @@ def _refuse_taken_ports(settings: Settings, api_port: int | None) -> None:
             what = f"metrics port {port} ({whose} /metrics)"
             wanted.append((port, settings.metrics_host, what, off))
     for port, host, what, setting in wanted:
-        if port_in_use(port, _probe_host(host)):
+        if port_in_use(port, host):
             raise RuntimeStartError(f"{what} is already taken (set {setting})")
-
-
-def _probe_host(host: str) -> str:
-    """Where to knock to see whether a port on `host` is taken (a wildcard: on loopback)."""
-    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
 def _start_api(stack: Stack, port: int, host: str) -> str:
     if port == 0:
         port = free_port(host)
-    elif port_in_use(port, _probe_host(host)):  # taken since the check at the start
+    elif port_in_use(port, host):  # taken since the check at the start
         raise RuntimeStartError(f"API port {port} is already taken (set PRECURSOR_API_PORT)")
     # The API's /metrics lives on its own port, so it takes no separate metrics port.
     stack.start_service(

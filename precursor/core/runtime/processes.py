@@ -31,7 +31,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something already accepts connections on host:port."""
+    """True when something already accepts connections on host:port (for a wildcard host such
+    as 0.0.0.0, on loopback: that is where a listener on any address answers)."""
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
