@@ -1,1 +1,1 @@
-"""Feature definitions, labels, the estimator and its explanations (land with issue #4)."""
+"""Feature definitions, labels, the estimator and its explanations."""

@@ -19,7 +19,6 @@ from models.alerting import Alert, AlertMachine
 from models.rating import RANK, RiskMatrix, consequence
 
 WEEK_S = 7 * 86400.0
-SHIFT_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,7 @@ class Policy:
     matrix: RiskMatrix = field(default_factory=RiskMatrix)
     machine: AlertMachine = field(default_factory=AlertMachine)
     horizon: timedelta = timedelta(hours=24)
+    shift_h: float = 12.0  # the plant's shift length, for alerts per shift
 
 
 def replay_alerts(scored: pl.DataFrame, threshold: float, policy: Policy) -> list[Alert]:
@@ -93,9 +93,11 @@ def evaluate(
     horizon: timedelta,
     rows: pl.DataFrame | None = None,
     maintenance: pl.DataFrame | None = None,
+    shift_h: float = 12.0,
 ) -> dict:
     """Metrics over [start, end]. `incidents`: asset_id, ts[, precursor]; `rows`: label, score;
-    `maintenance`: asset_id, ts of planned maintenance, to count the false alerts it followed."""
+    `maintenance`: asset_id, ts of planned maintenance, to count the false alerts it followed;
+    `shift_h`: the shift length alerts per shift are counted over."""
     horizon_s = horizon.total_seconds()
     window = incidents.filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
     by_asset: dict[str, list[Alert]] = {}
@@ -136,7 +138,7 @@ def evaluate(
         "alerts": len(opened),
         "false_alerts": false,
         "false_alerts_per_asset_week": false / (n_assets * span_s / WEEK_S),
-        "alerts_per_shift": len(opened) / (span_s / SHIFT_S),
+        "alerts_per_shift": len(opened) / (span_s / (shift_h * 3600.0)),
         "horizon_h": horizon_s / 3600,
     }
     if maintenance is not None:

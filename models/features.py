@@ -14,9 +14,11 @@ from datetime import timedelta
 import polars as pl
 
 from models import diurnal
-from models.shifts import DAY_SHIFT_HOURS
 
 GRID = timedelta(minutes=15)
+# The clock features are fixed in UTC, not taken from PRECURSOR_SHIFTS: a trained model's inputs
+# must not change meaning when a setting does, and the hour lets it learn any plant's daily rhythm.
+NIGHT_UTC_HOURS = (6, 17)  # ctx.night_shift is 1 outside 06:00-17:59 UTC
 WINDOWS = {"1h": 4, "6h": 24, "24h": 96}  # in 15-min buckets
 BASELINE_DAYS = 7
 BASELINE_LAG_DAYS = 2  # baseline = days D-8 .. D-2 for t in day D: a slow creep stays out of it
@@ -533,7 +535,7 @@ def hse_features(incidents: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
 
 
 def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """Hour, shift, asset kind and criticality."""
+    """Hour and night flag (UTC), asset kind and criticality."""
     return (
         grid.select("asset_id", "t")
         .join(
@@ -547,7 +549,7 @@ def context_features(assets: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(
             pl.col("t").dt.hour().cast(pl.Float64).alias("ctx.hour"),
-            (~pl.col("t").dt.hour().is_between(*DAY_SHIFT_HOURS))
+            (~pl.col("t").dt.hour().is_between(*NIGHT_UTC_HOURS))
             .cast(pl.Float64)
             .alias("ctx.night_shift"),
         )

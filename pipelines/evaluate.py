@@ -44,6 +44,7 @@ def window_metrics(
         ds.horizon,
         rows=scored_rows,
         maintenance=ds.planned_maintenance(),
+        shift_h=policy.shift_h,
     )
     return {k: m.get(k) for k in KEYS} | {"threshold": threshold}
 

@@ -95,6 +95,7 @@ def evaluate_histories(
             live.n_assets,
             horizon,
             rows=rows,
+            shift_h=policy.shift_h,
         )
         runs.append(
             {

@@ -8,9 +8,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.shifts import DEFAULT_SHIFTS, ShiftPattern, plant_zone
 from precursor.core.errors import ConfigurationError
 
 ENV_PREFIX = "PRECURSOR_"
@@ -116,6 +117,10 @@ class Settings(BaseSettings):
         default="5,10,20", description="L x C where medium/high/critical start"
     )
     score_interval_s: float = Field(default=10.0, gt=0, description="scorer loop period")
+    plant_timezone: str = Field(default="UTC", description="IANA time zone of the shift clock")
+    shifts: str = Field(
+        default=DEFAULT_SHIFTS, description="shift names and local start times, name=HH:MM,..."
+    )
 
     retention_days: int = Field(default=730, ge=1, description="TimescaleDB raw-sample retention")
     compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB compression age")
@@ -126,6 +131,23 @@ class Settings(BaseSettings):
         default=None,
         description="write log records here, rotated at 20 MB (`up` sets it for its services)",
     )
+
+    @field_validator("plant_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        plant_zone(value)
+        return value
+
+    @field_validator("shifts")
+    @classmethod
+    def _valid_shifts(cls, value: str) -> str:
+        ShiftPattern.parse(value)
+        return value
+
+    @cached_property
+    def shift_pattern(self) -> ShiftPattern:
+        """The plant's shifts in its time zone."""
+        return ShiftPattern.parse(self.shifts, self.plant_timezone)
 
     @cached_property
     def topics(self) -> Topics:
@@ -177,4 +199,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
-        raise ConfigurationError(f"invalid setting {field}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigurationError(f"invalid setting {field}: {message}") from None

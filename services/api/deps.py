@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
 from models.rating import RiskMatrix
+from models.shifts import ShiftPattern
 from precursor.core.errors import DatabaseUnavailable
 from precursor.core.settings import Settings
 from services.api.errors import Forbidden, Unauthorized
@@ -39,7 +40,13 @@ async def get_matrix(request: Request) -> RiskMatrix:
     return request.app.state.matrix
 
 
+async def get_shifts(request: Request) -> ShiftPattern:
+    """The plant's shift pattern from settings."""
+    return request.app.state.settings.shift_pattern
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+Shifts = Annotated[ShiftPattern, Depends(get_shifts)]
 Pool = Annotated[ConnectionPool, Depends(get_pool)]
 Matrix = Annotated[RiskMatrix, Depends(get_matrix)]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 
 from precursor.core.errors import InvalidInput
 
@@ -75,16 +75,23 @@ async def lookback_hours(
 
 Lookback = Annotated[timedelta, Depends(lookback_hours)]
 
-HORIZONS = {"shift": 8.0, "day": 24.0, "week": 168.0}
+HORIZONS = {"day": 24.0, "week": 168.0}
 
 
 async def horizon_hours(
+    request: Request,
     horizon: Annotated[
-        str, Query(description="'shift' (8 h), 'day', 'week', or hours such as '12h'")
+        str,
+        Query(
+            description="'shift' (one shift: 24 h over the number of PRECURSOR_SHIFTS, 12 h by "
+            "default), 'day', 'week', or hours such as '12h'"
+        ),
     ] = "day",
 ) -> float:
     """A forecast horizon of 1 h to 30 days."""
     text = horizon.strip().lower()
+    if text == "shift":
+        return request.app.state.settings.shift_pattern.mean_hours
     if text in HORIZONS:
         return HORIZONS[text]
     try:

@@ -1,4 +1,4 @@
-"""The alerting policy (rating matrix, alert machine, horizon) as configured in settings."""
+"""The alerting policy (rating matrix, alert machine, horizon, shift length) from settings."""
 
 from __future__ import annotations
 
@@ -30,4 +30,5 @@ def policy_from(settings: Settings) -> Policy:
             settings.alert_open_rating, timedelta(hours=settings.alert_cooldown_h)
         ),
         horizon=timedelta(hours=settings.horizon_h),
+        shift_h=settings.shift_pattern.mean_hours,
     )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import time
+from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
+from precursor.core.settings import Settings
+from services.api.app import create_app
 from tests.api.conftest import auth
 from tests.api.seed import END, P01_ALERT, at, stops
 
@@ -60,6 +65,40 @@ def test_pareto_unplanned_only_and_bad_category(client, keys) -> None:
     assert client.get("/v1/downtime/pareto?by=colour", headers=h).status_code == 422
     r = client.get("/v1/downtime/pareto?from=2026-03-05&to=2026-03-01", headers=h)
     assert r.status_code == 422 and "before" in r.json()["error"]["message"]
+
+
+def _new_york_shift(stop: dict) -> str:
+    """Worked out independently of the SQL: New York's clock went from UTC-5 to UTC-4 on
+    2026-03-08, which moves P02-4 (22:00 UTC on 03-10) from 17:00 to 18:00 local."""
+    local = stop["started_at"].astimezone(ZoneInfo("America/New_York")).time()
+    if local >= time(18):
+        return "night"
+    if local >= time(14):
+        return "late"
+    return "early" if local >= time(6) else "night"  # before 06:00: the night before
+
+
+def test_shifts_follow_the_plant_clock_and_daylight_saving(api_settings, keys) -> None:
+    local = Settings(
+        **api_settings.model_dump(exclude={"plant_timezone", "shifts"}),
+        plant_timezone="America/New_York",
+        shifts="night=18:00,early=06:00,late=14:00",  # unequal, listed out of order
+    )
+    expected = {s["event_id"]: _new_york_shift(s) for s in stops()}
+    assert expected["P02-4"] == "night" and set(expected.values()) == {"early", "late", "night"}
+    h = auth(keys["reliability"])
+    with TestClient(create_app(local), raise_server_exceptions=False) as c:
+        listed = c.get("/v1/downtime?limit=500", headers=h).json()
+        assert {d["event_id"]: d["shift"] for d in listed} == expected
+        p = c.get("/v1/downtime/pareto?by=shift", headers=h).json()
+        hours = defaultdict(float)
+        for s in stops():
+            hours[expected[s["event_id"]]] += _hours(s)
+        assert {r["key"]: r["hours"] for r in p["rows"]} == pytest.approx(dict(hours))
+        rc = c.get("/v1/downtime/P02-4/root-cause", headers=h).json()
+        assert rc["stop"]["shift"] == "night"
+        forecast = c.get("/v1/forecast?horizon=shift", headers=h).json()
+        assert forecast["horizon_h"] == 8  # three shifts a day
 
 
 def test_root_cause_ranks_the_drifting_signal_and_finds_the_context(client, keys) -> None:

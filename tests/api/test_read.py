@@ -64,6 +64,7 @@ def test_forecast_horizon_and_filters(client, keys) -> None:
     for i in week["items"]:
         assert i["probability"] == pytest.approx(1 - (1 - day[i["asset_id"]]) ** 7, abs=1e-6)
     shift = client.get("/v1/forecast?horizon=shift", headers=h).json()
+    assert shift["horizon_h"] == 12  # the default pattern's two shifts
     assert all(i["probability"] <= day[i["asset_id"]] for i in shift["items"])
     s2 = client.get("/v1/forecast?site=S2", headers=h).json()["items"]
     assert [i["asset_id"] for i in s2] == ["F-01"]

@@ -40,6 +40,32 @@ def test_settings_log_level_is_checked_and_case_free(monkeypatch: pytest.MonkeyP
         load_settings()
 
 
+def test_shift_pattern_is_parsed_sorted_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().shift_pattern.mean_hours == 12  # day=06:00,night=18:00 UTC
+    monkeypatch.setenv("PRECURSOR_PLANT_TIMEZONE", "Australia/Perth")
+    monkeypatch.setenv("PRECURSOR_SHIFTS", " night = 22:00, day=6:00,swing=14:00")
+    pattern = load_settings().shift_pattern
+    assert pattern.timezone == "Australia/Perth"
+    assert [(n, t.isoformat("minutes")) for n, t in pattern.starts] == [
+        ("day", "06:00"), ("swing", "14:00"), ("night", "22:00")
+    ]  # fmt: skip
+    assert pattern.mean_hours == 8
+    for bad, why in [
+        ("day=06:00,day=18:00", "names must differ"),
+        ("a=06:00,b=06:00", "same time"),
+        ("day=25:00", "HH:MM"),
+        ("06:00,18:00", "name=HH:MM"),
+        ("", "name=HH:MM"),
+    ]:
+        monkeypatch.setenv("PRECURSOR_SHIFTS", bad)
+        with pytest.raises(ConfigurationError, match=f"PRECURSOR_SHIFTS: .*{why}"):
+            load_settings()
+    monkeypatch.setenv("PRECURSOR_SHIFTS", "day=06:00")
+    monkeypatch.setenv("PRECURSOR_PLANT_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigurationError, match="PRECURSOR_PLANT_TIMEZONE: 'Mars/Olympus'"):
+        load_settings()
+
+
 def test_settings_hide_the_database_password_and_are_frozen() -> None:
     s = Settings(database_url="postgresql://u:hunter2@db/x")
     assert "hunter2" not in repr(s) and "hunter2" not in str(s)

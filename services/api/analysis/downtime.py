@@ -8,25 +8,44 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from models.shifts import DAY_SHIFT_HOURS
+from models.shifts import ShiftPattern
 from services.api.params import Window
 
 ParetoBy = Literal["reason_code", "asset_id", "crew", "shift"]
 
-SHIFT_SQL = (
-    "CASE WHEN extract(hour FROM started_at AT TIME ZONE 'UTC') BETWEEN {} AND {} "
-    "THEN 'day' ELSE 'night' END"
-).format(*DAY_SHIFT_HOURS)
 
-STOPS_SQL = f"""
-SELECT event_id, asset_id, started_at, ended_at, duration_s, planned, state, reason_code,
-       reason, crew, {SHIFT_SQL} AS shift
+def shift_sql(shifts: ShiftPattern) -> sql.Composable:
+    """The shift a stop started in, by the plant's local clock (PostgreSQL's time zone data,
+    so daylight saving moves with the calendar)."""
+    local = sql.SQL("(started_at AT TIME ZONE {})::time").format(sql.Literal(shifts.timezone))
+    cases = [
+        sql.SQL("WHEN {} >= {}::time THEN {}").format(
+            local, sql.Literal(start.isoformat()), sql.Literal(name)
+        )
+        for name, start in reversed(shifts.starts)
+    ]
+    # before the day's first start it is still the last shift of the day before
+    return sql.SQL("CASE {} ELSE {} END").format(
+        sql.SQL(" ").join(cases), sql.Literal(shifts.starts[-1][0])
+    )
+
+
+STOP_COLUMNS = sql.SQL(
+    "event_id, asset_id, started_at, ended_at, duration_s, planned, state, reason_code, "
+    "reason, crew, {shift} AS shift"
+)
+
+STOPS_SQL = sql.SQL(
+    """
+SELECT {columns}
 FROM downtime
 WHERE (%(asset)s::text IS NULL OR asset_id = %(asset)s)
   AND (%(start)s::timestamptz IS NULL OR started_at >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR started_at < %(end)s)
   AND (%(planned)s::boolean IS NULL OR planned = %(planned)s)
+ORDER BY started_at DESC, event_id DESC LIMIT %(limit)s
 """
+)
 
 
 def list_stops(
@@ -35,12 +54,14 @@ def list_stops(
     asset_id: str | None,
     planned: bool | None,
     limit: int,
+    shifts: ShiftPattern,
 ) -> list[dict]:
     """Stops that started in the window, newest first."""
+    columns = STOP_COLUMNS.format(shift=shift_sql(shifts))
     return (
         conn.cursor(row_factory=dict_row)
         .execute(
-            STOPS_SQL + " ORDER BY started_at DESC, event_id DESC LIMIT %(limit)s",
+            STOPS_SQL.format(columns=columns),
             {
                 "asset": asset_id,
                 "start": window.start,
@@ -53,23 +74,29 @@ def list_stops(
     )
 
 
-def get_stop(conn: psycopg.Connection, event_id: str) -> dict | None:
+def get_stop(conn: psycopg.Connection, event_id: str, shifts: ShiftPattern) -> dict | None:
     """One stop by its dispatch event id."""
+    columns = STOP_COLUMNS.format(shift=shift_sql(shifts))
     return (
         conn.cursor(row_factory=dict_row)
         .execute(
-            f"SELECT event_id, asset_id, started_at, ended_at, duration_s, planned, state, "
-            f"reason_code, reason, crew, {SHIFT_SQL} AS shift FROM downtime WHERE event_id = %s",
+            sql.SQL("SELECT {} FROM downtime WHERE event_id = %s").format(columns),
             (event_id,),
         )
         .fetchone()
     )
 
 
-def pareto(conn: psycopg.Connection, window: Window, by: ParetoBy, planned: bool | None) -> dict:
+def pareto(
+    conn: psycopg.Connection,
+    window: Window,
+    by: ParetoBy,
+    planned: bool | None,
+    shifts: ShiftPattern,
+) -> dict:
     """Hours and counts per category, largest first, with each share and the running share.
     A stop still going counts up to the window's end (or now, or the newest event)."""
-    key = sql.SQL(SHIFT_SQL) if by == "shift" else sql.Identifier(by)
+    key = shift_sql(shifts) if by == "shift" else sql.Identifier(by)
     query = sql.SQL(
         """
         WITH bounds AS (

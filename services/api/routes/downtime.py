@@ -8,10 +8,11 @@ import orjson
 from fastapi import APIRouter, Query, Response, status
 from psycopg.rows import dict_row
 
+from models.shifts import ShiftPattern
 from precursor.core.errors import InvalidInput, NotFound
 from services.api.analysis.downtime import ParetoBy, get_stop, list_stops, pareto
 from services.api.analysis.root_cause import root_cause
-from services.api.deps import AnalystCaller, Conn, ReliabilityCaller
+from services.api.deps import AnalystCaller, Conn, ReliabilityCaller, Shifts
 from services.api.params import AssetFilter, EntityId, Limit, Lookback, TimeWindow
 from services.api.schemas.common import ERRORS
 from services.api.schemas.downtime import (
@@ -35,12 +36,14 @@ def downtime(
     conn: Conn,
     _: AnalystCaller,
     window: TimeWindow,
+    shifts: Shifts,
     asset_id: AssetFilter = None,
     planned: bool | None = None,
     limit: Limit = 100,
 ) -> list[dict]:
-    """Stops (down and maintenance) that started in the window, newest first."""
-    return list_stops(conn, window, asset_id, planned, limit)
+    """Stops (down and maintenance) that started in the window, newest first, each with the
+    shift it started in (PRECURSOR_SHIFTS in PRECURSOR_PLANT_TIMEZONE)."""
+    return list_stops(conn, window, asset_id, planned, limit, shifts)
 
 
 @router.get("/pareto", response_model=Pareto, summary="Downtime Pareto")
@@ -48,28 +51,34 @@ def downtime_pareto(
     conn: Conn,
     _: AnalystCaller,
     window: TimeWindow,
+    shifts: Shifts,
     by: Annotated[ParetoBy, Query(description="category")] = "reason_code",
     planned: bool | None = None,
 ) -> dict:
     """Hours and counts by reason_code, asset_id, crew or shift; largest first."""
-    return pareto(conn, window, by, planned)
+    return pareto(conn, window, by, planned, shifts)
 
 
-def _stop_or_404(conn, event_id: str) -> dict:
-    stop = get_stop(conn, event_id)
+def _stop_or_404(conn, event_id: str, shifts: ShiftPattern) -> dict:
+    stop = get_stop(conn, event_id, shifts)
     if stop is None:
         raise NotFound(f"no stop with event id {event_id}")
     return stop
 
 
+def _require_stop(conn, event_id: str) -> None:
+    if conn.execute("SELECT 1 FROM downtime WHERE event_id = %s", (event_id,)).fetchone() is None:
+        raise NotFound(f"no stop with event id {event_id}")
+
+
 @router.get("/{event_id}/root-cause", response_model=RootCause, summary="Root cause of a stop")
 def stop_root_cause(
-    event_id: EntityId, conn: Conn, _: ReliabilityCaller, lookback: Lookback
+    event_id: EntityId, conn: Conn, _: ReliabilityCaller, lookback: Lookback, shifts: Shifts
 ) -> dict:
     """Signals ranked by how far the lookback deviates from the asset's trailing 7-day
     baseline (z of level and of drift), alarms and dispatch events in the lookback, the alert
     that preceded the stop with its lead time, and the 5 most similar past stops."""
-    return root_cause(conn, _stop_or_404(conn, event_id), lookback)
+    return root_cause(conn, _stop_or_404(conn, event_id, shifts), lookback)
 
 
 @router.post(
@@ -88,7 +97,7 @@ def record_rca(
 ) -> dict:
     """Five whys and/or a cause tree, with actions. Posting again replaces the record and
     raises its revision (200); the first post creates it (201)."""
-    _stop_or_404(conn, event_id)
+    _require_stop(conn, event_id)
     if not body.five_whys and body.cause_tree is None:
         raise InvalidInput("an RCA needs five_whys or a cause_tree")
     data = body.model_dump(mode="json")
@@ -128,6 +137,6 @@ def get_rca(event_id: EntityId, conn: Conn, _: ReliabilityCaller) -> dict:
         .fetchone()
     )
     if row is None:
-        _stop_or_404(conn, event_id)
+        _require_stop(conn, event_id)
         raise NotFound(f"no RCA recorded for stop {event_id}")
     return row
