@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +70,46 @@ def signal_of(feature: str) -> str:
     if parts[0] == "hse":
         return "hse_incidents"
     if parts[0] == "agg":
-        return "signals:all"  # the largest deviation over the asset's tags, whichever it is
+        # across the asset's tags; the extremes are handed to their tag row by row (explain)
+        return "signals:all"
     return f"context:{parts[1]}"
+
+
+_EXTREME = re.compile(r"agg\.(.+)_(max|min)")  # agg.z_6h_max: the largest z_6h of any tag
+
+
+def credit_extremes(
+    frame: pl.DataFrame, features: list[str], shap: np.ndarray, names: list[str], summed: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Move each row's contribution of an across-tags extreme (agg.<stat>_max / _min) from
+    'signals:all' to the tag that holds the extreme in that row, so that an explanation names a
+    signal an operator can look at. Sums are kept; counts of deviating tags stay shared."""
+    tags = sorted({c.split(".")[1] for c in frame.columns if c.startswith("sig.")})
+    names, summed = list(names), summed.copy()
+    shared = names.index("signals:all") if "signals:all" in names else None
+    for i, feature in enumerate(features):
+        match = _EXTREME.fullmatch(feature)
+        if match is None or shared is None:
+            continue
+        stat, which = match.groups()
+        columns = [f"sig.{t}.{stat}" for t in tags if f"sig.{t}.{stat}" in frame.columns]
+        if not columns:
+            continue
+        values = frame.select(columns).cast(pl.Float64).to_numpy()
+        known = ~np.isnan(values).all(axis=1)
+        if which == "max":
+            pick = np.where(np.isnan(values), -np.inf, values).argmax(axis=1)
+        else:
+            pick = np.where(np.isnan(values), np.inf, values).argmin(axis=1)
+        for k in np.unique(pick[known]):
+            rows = known & (pick == k)
+            tag = columns[k].split(".")[1]
+            if tag not in names:
+                names.append(tag)
+                summed = np.column_stack([summed, np.zeros(len(summed))])
+            summed[rows, names.index(tag)] += shap[rows, i]
+            summed[rows, shared] -= shap[rows, i]
+    return names, summed
 
 
 class PlattCalibrator:
@@ -157,6 +196,7 @@ class RiskModel:
             groups.setdefault(signal_of(name), []).append(i)
         names = list(groups)
         summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
+        names, summed = credit_extremes(frame, self.features, shap, names, summed)
         out = []
         for row in summed:
             order = np.argsort(-row)[:top]
