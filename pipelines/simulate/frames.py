@@ -30,10 +30,12 @@ def _ts(col: str) -> pl.Expr:
 
 
 def samples_frame(messages: list[dict]) -> pl.DataFrame:
-    """Signal snapshots -> (asset_id, ts, tag, value)."""
+    """Signal snapshots -> (asset_id, ts, tag, value), without those of 'bad' quality, which
+    the rollups leave out."""
     rows = [
         (m["asset_id"], m["ts"], tag, v)
         for m in messages
+        if m.get("quality", "good") != "bad"
         for tag, v in m["signals"].items()
         if v is not None
     ]

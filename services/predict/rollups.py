@@ -36,6 +36,7 @@ _REFRESH_15M = (
     -- The chunk's overall time range lets a backlog be read as one range scan and hash join.
     WHERE s.ts >= (SELECT min(bucket) FROM d)
       AND s.ts < (SELECT max(bucket) FROM d) + interval '15 minutes'
+      AND s.quality <> 'bad'  -- not usable, says the source: never a feature
     GROUP BY s.asset_id, s.tag, d.bucket
 ), up AS (
     INSERT INTO signal_rollup_15m AS r

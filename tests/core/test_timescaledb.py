@@ -184,21 +184,28 @@ def _samples(start: str, count: int, step_min: int, offset: float) -> tuple[list
     return tuple(list(col) for col in zip(*rows, strict=True))
 
 
-def _write(conn: psycopg.Connection, start: str, count: int, step_min: int, offset: float) -> None:
+def _write(
+    conn: psycopg.Connection,
+    start: str,
+    count: int,
+    step_min: int,
+    offset: float,
+    quality: str = "good",
+) -> None:
     # Statements of a few hundred rows: PGlite cannot take COPY, pipelined batches or large
     # messages (its connection drops).
     columns = _samples(start, count, step_min, offset)
     for i in range(0, len(columns[0]), 300):
         conn.execute(
-            "INSERT INTO signal_samples (ts, asset_id, tag, value) "
-            "SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::float8[]) "
+            "INSERT INTO signal_samples (ts, asset_id, tag, value, quality) "
+            "SELECT *, %s FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::float8[]) "
             "ON CONFLICT DO NOTHING",
-            tuple(col[i : i + 300] for col in columns),
+            (quality, *(col[i : i + 300] for col in columns)),
         )
     conn.execute(MARK, ("RL-%", start))
 
 
-def _rollups_after(url: str, steps: list[tuple[str, int, int, float]]) -> list[list[list]]:
+def _rollups_after(url: str, steps: list[tuple]) -> list[list[list]]:
     reads = []
     # PGlite fails on server-side prepared statements, which psycopg makes of repeated queries.
     with psycopg.connect(url, prepare_threshold=None) as conn:
@@ -228,6 +235,7 @@ def test_continuous_aggregate_rolls_up_exactly_as_the_table(
     steps = [
         ("2026-04-01T00:00:00+00:00", 576, 5, 10.0),  # two days
         ("2026-04-01T06:02:30+00:00", 12, 5, 500.0),  # late, into buckets already rolled up
+        ("2026-04-01T09:01:30+00:00", 12, 5, 9e6, "bad"),  # unusable: left out of both
     ]
     on_timescale = _rollups_after(timescale_url, steps)
     on_postgres = _rollups_after(database_url, steps)
@@ -235,9 +243,10 @@ def test_continuous_aggregate_rolls_up_exactly_as_the_table(
         assert is_continuous_aggregate(conn)
     with psycopg.connect(database_url) as conn:
         assert not is_continuous_aggregate(conn)
-    first, late = on_timescale
+    first, late, bad = on_timescale
     assert len(first[0]) == 2 * 3 * 192 and first[1]  # every bucket, and days
     assert late != first  # the late samples changed both rollups
+    assert bad == late  # the bad ones changed neither
     assert on_timescale == on_postgres
 
 
@@ -258,7 +267,7 @@ def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale
         conn.commit()
         _roll_up(conn, chunk=100)
         table = [conn.execute(q).fetchall() for q in ROLLUP_READS]
-        assert migrate(conn) == ["0008_continuous_aggregate"]
+        assert migrate(conn) == ["0008_continuous_aggregate", "0009_rollups_skip_bad_samples"]
         conn.commit()
         assert is_continuous_aggregate(conn)
         assert conn.execute(ROLLUP_READS[0]).fetchall() == []  # not refreshed yet
@@ -266,6 +275,37 @@ def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale
         aggregate = [conn.execute(q).fetchall() for q in ROLLUP_READS]
     assert table[0] and table[1]
     assert aggregate == table
+
+
+def test_upgrading_past_0009_drops_bad_samples_from_the_aggregate(
+    empty_timescale_url: str, database_url: str
+) -> None:
+    """A continuous aggregate defined before 0009 counted 'bad' samples; after the migration
+    and one maintainer pass it holds what plain PostgreSQL's table holds without them."""
+    steps = [
+        ("2026-04-01T00:00:00+00:00", 300, 5, 10.0),
+        ("2026-04-01T06:01:30+00:00", 12, 5, 9e6, "bad"),
+    ]
+    before_0009 = [m for m in available() if m.version < 9]
+    with psycopg.connect(empty_timescale_url, prepare_threshold=None) as conn:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("precursor.core.migrate.available", lambda: before_0009)
+            migrate(conn)
+        for row in ROLLUP_DISPATCH:
+            conn.execute("INSERT INTO dispatch_events (event_id, ts, asset_id, state, planned) "
+                         "VALUES (%s, %s, %s, %s, %s)", row)  # fmt: skip
+        for step in steps:
+            _write(conn, *step)
+        conn.commit()
+        _roll_up(conn, chunk=100)
+        old = [conn.execute(q).fetchall() for q in ROLLUP_READS]
+        assert migrate(conn) == ["0009_rollups_skip_bad_samples"]
+        conn.commit()
+        _roll_up(conn, chunk=100)
+        upgraded = [conn.execute(q).fetchall() for q in ROLLUP_READS]
+    reference = _rollups_after(database_url, steps)[-1]
+    assert old != reference  # the old aggregate had counted the bad samples
+    assert upgraded == reference
 
 
 def test_marks_a_stopped_maintainer_left_pending_are_rolled_up(timescale_url: str) -> None:

@@ -259,6 +259,51 @@ def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None
     assert after == (n + 1, pytest.approx(total + 1000.0))
 
 
+def test_bad_quality_samples_stay_out_of_the_rollups(seeded: str) -> None:
+    """A sample its source marks 'bad' is stored but never rolled up, so it never becomes a
+    feature; migration 0009 re-derives buckets rolled up with one before."""
+    from pathlib import Path
+
+    from services.ingest.sinks import mark_dirty
+
+    migration = Path(__file__).parents[2] / "infra/migrations/0009_rollups_skip_bad_samples.sql"
+    with psycopg.connect(seeded) as conn:
+        asset, tag, bucket, n, total = conn.execute(
+            "SELECT asset_id, tag, bucket, n, sum FROM signal_rollup_15m ORDER BY bucket LIMIT 1"
+        ).fetchone()
+        bad = [
+            (bucket + timedelta(seconds=23), asset, tag, 1e6, "bad"),
+            (bucket + timedelta(seconds=29), asset, "ghost_tag", 5.0, "bad"),  # only bad ones
+        ]
+        read = (
+            "SELECT tag, n, sum FROM signal_rollup_15m WHERE asset_id = %s AND bucket = %s "
+            "AND tag IN (%s, 'ghost_tag')"
+        )
+        with conn.transaction():
+            conn.cursor().executemany(
+                "INSERT INTO signal_samples (ts, asset_id, tag, value, quality) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                bad,
+            )
+            mark_dirty(conn, bad)
+        refresh_rollups(conn)
+        rolled = conn.execute(read, (asset, bucket, tag)).fetchall()
+        # As a database rolled up before 0009 would hold it: the bad sample counted.
+        conn.execute(
+            "UPDATE signal_rollup_15m SET n = n + 1, sum = sum + 1e6 "
+            "WHERE asset_id = %s AND tag = %s AND bucket = %s",
+            (asset, tag, bucket),
+        )
+        conn.execute(migration.read_text())
+        conn.commit()
+        refresh_rollups(conn)
+        migrated = conn.execute(read, (asset, bucket, tag)).fetchall()
+        conn.execute("DELETE FROM signal_samples WHERE quality = 'bad' AND asset_id = %s", (asset,))
+        conn.commit()
+    assert rolled == [(tag, n, pytest.approx(total))]
+    assert migrated == [(tag, n, pytest.approx(total))]
+
+
 def test_batch_features_equal_live_features_read_at_t(seeded: str) -> None:
     with psycopg.connect(seeded) as conn:
         lo, hi = data_span(conn)
