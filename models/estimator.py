@@ -84,12 +84,14 @@ def credit_extremes(
     """Move each row's contribution of an across-tags extreme (agg.<stat>_max / _min) from
     'signals:all' to the tag that holds the extreme in that row, so that an explanation names a
     signal an operator can look at. Sums are kept; counts of deviating tags stay shared."""
+    if "signals:all" not in names:
+        return names, summed
     tags = sorted({c.split(".")[1] for c in frame.columns if c.startswith("sig.")})
     names, summed = list(names), summed.copy()
-    shared = names.index("signals:all") if "signals:all" in names else None
+    shared = names.index("signals:all")
     for i, feature in enumerate(features):
         match = _EXTREME.fullmatch(feature)
-        if match is None or shared is None:
+        if match is None:
             continue
         stat, which = match.groups()
         columns = [f"sig.{t}.{stat}" for t in tags if f"sig.{t}.{stat}" in frame.columns]
