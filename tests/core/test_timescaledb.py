@@ -205,15 +205,19 @@ def _write(
     conn.execute(MARK, ("RL-%", start))
 
 
+def _insert_dispatch(conn: psycopg.Connection) -> None:
+    for row in ROLLUP_DISPATCH:
+        conn.execute("INSERT INTO dispatch_events (event_id, ts, asset_id, state, planned) "
+                     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)  # fmt: skip
+
+
 def _rollups_after(url: str, steps: list[tuple]) -> list[list[list]]:
     reads = []
     # PGlite fails on server-side prepared statements, which psycopg makes of repeated queries.
     with psycopg.connect(url, prepare_threshold=None) as conn:
         migrate(conn)
         conn.commit()
-        for row in ROLLUP_DISPATCH:
-            conn.execute("INSERT INTO dispatch_events (event_id, ts, asset_id, state, planned) "
-                         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", row)  # fmt: skip
+        _insert_dispatch(conn)
         for step in steps:
             _write(conn, *step)
             conn.commit()
@@ -291,9 +295,7 @@ def test_upgrading_past_0009_drops_bad_samples_from_the_aggregate(
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("precursor.core.migrate.available", lambda: before_0009)
             migrate(conn)
-        for row in ROLLUP_DISPATCH:
-            conn.execute("INSERT INTO dispatch_events (event_id, ts, asset_id, state, planned) "
-                         "VALUES (%s, %s, %s, %s, %s)", row)  # fmt: skip
+        _insert_dispatch(conn)
         for step in steps:
             _write(conn, *step)
         conn.commit()
