@@ -29,6 +29,7 @@ DAILY_LOOKBACK = timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS + 1)
 CAP_HOURS = 720.0  # "hours since" features saturate at 30 days
 MIN_DOWNTIME_S = 1800
 ALARM_KINDS = ("HI", "HIHI", "LO", "LOLO", "TRIP", "DEV", "FAULT")
+ALARM_PRIORITIES = (1, 2, 3, 4)  # the spec's alarm priority, 1 highest; features alarm.P1 .. P4
 SIGNAL_STATS = (
     "mean_1h", "std_1h", "min_1h", "max_1h", "slope_1h",
     "mean_6h", "std_6h", "slope_6h",
@@ -77,7 +78,7 @@ class Frames:
 
     r15:       asset_id, tag, bucket, n, sum, sumsq, min, max, last
     rday:      asset_id, tag, day, n, sum, sumsq, and diurnal.TERMS
-    alarms:    asset_id, ts, kind, state
+    alarms:    asset_id, ts, kind, priority, state
     dispatch:  asset_id, ts, event_id, state, planned, crew
     incidents: asset_id, ts, severity
     assets:    asset_id, kind, criticality
@@ -349,8 +350,11 @@ def _excess(columns: list[str]) -> list[pl.Expr]:
 
 
 def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """Alarm activations per kind (and in all) in the last 1 h / 6 h / 24 h."""
-    cols = [f"alarm.{k}.{w}" for k in (*ALARM_KINDS, "all") for w in WINDOWS]
+    """Alarm activations per kind, per priority and in all in the last 1 h / 6 h / 24 h."""
+    groups = {k: pl.col("kind") == k for k in ALARM_KINDS}
+    groups |= {f"P{p}": pl.col("priority") == p for p in ALARM_PRIORITIES}
+    names = (*groups, "all")
+    cols = [f"alarm.{k}.{w}" for k in names for w in WINDOWS]
     active = alarms.filter(pl.col("state") == "active")
     if active.is_empty():
         return grid.select("asset_id", "t").with_columns([pl.lit(0.0).alias(c) for c in cols])
@@ -358,18 +362,18 @@ def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
         active.with_columns(pl.col("ts").dt.truncate("15m").alias("bucket"))
         .group_by("asset_id", "bucket")
         .agg(
-            [(pl.col("kind") == k).sum().cast(pl.Float64).alias(k) for k in ALARM_KINDS]
+            [is_k.sum().cast(pl.Float64).alias(k) for k, is_k in groups.items()]
             + [pl.len().cast(pl.Float64).alias("all")]
         )
     )
     hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
     full = _complete_series(counts, ["asset_id"], "bucket", hi, "15m", "bucket")
     s = full.join(counts, on=["asset_id", "bucket"], how="left").sort("asset_id", "bucket")
-    s = s.with_columns(pl.col(k).fill_null(0.0) for k in (*ALARM_KINDS, "all"))
+    s = s.with_columns(pl.col(k).fill_null(0.0) for k in names)
     s = s.with_columns(
         [
             _rolling(pl.col(k), n, ["asset_id"]).alias(f"alarm.{k}.{w}")
-            for k in (*ALARM_KINDS, "all")
+            for k in names
             for w, n in WINDOWS.items()
         ]
     )

@@ -97,11 +97,11 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     )
     alarms = read_frame(
         conn,
-        f"SELECT asset_id, {_us('ts')}, kind, state FROM alarms "
+        f"SELECT asset_id, {_us('ts')}, kind, priority::int AS priority, state FROM alarms "
         "WHERE ts >= {alarm_from} AND ts < {end}",
         p,
         ("ts",),
-        {"asset_id": s, "ts": i64, "kind": s, "state": s},
+        {"asset_id": s, "ts": i64, "kind": s, "priority": i64, "state": s},
     )
     # The events of the lookback, plus each asset's last event before it (its state then).
     dispatch = read_frame(

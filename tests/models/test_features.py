@@ -365,3 +365,37 @@ def test_drive_excess_is_the_current_deviation_beyond_the_load_deviation() -> No
     wide = widen_signals(long).sort("asset_id")
     assert wide.get_column("sig.motor_current_a.excess_z_1h").to_list() == [5.0, None]
     assert wide.get_column("sig.motor_current_a.excess_z_6h").to_list() == [0.0, None]
+
+
+def test_alarm_counts_by_priority_cover_only_activations_in_each_window() -> None:
+    """Two P1 and one P3 activation before t, one P1 cleared, one P2 at t: counted as the spec
+    says, per priority and window; nothing at or after t, no cleared alarm."""
+    from datetime import UTC, datetime
+
+    from models.features import alarm_features
+
+    t = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    rows = [  # (minutes before t, kind, priority, state)
+        (10, "TRIP", 1, "active"),
+        (200, "HIHI", 1, "active"),
+        (20, "HI", 3, "active"),
+        (5, "TRIP", 1, "cleared"),
+        (0, "FAULT", 2, "active"),
+    ]
+    alarms = pl.DataFrame(
+        {
+            "asset_id": ["CR-01"] * len(rows),
+            "ts": [t - timedelta(minutes=m) for m, *_ in rows],
+            "kind": [k for _, k, _, _ in rows],
+            "priority": [p for *_, p, _ in rows],
+            "state": [s for *_, s in rows],
+        }
+    ).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    grid = pl.DataFrame({"asset_id": ["CR-01"], "t": [t]}).with_columns(
+        pl.col("t").cast(pl.Datetime("us", "UTC"))
+    )
+    row = alarm_features(alarms, grid).row(0, named=True)
+    assert (row["alarm.P1.1h"], row["alarm.P1.6h"], row["alarm.P1.24h"]) == (1.0, 2.0, 2.0)
+    assert (row["alarm.P3.1h"], row["alarm.P2.24h"], row["alarm.P4.24h"]) == (1.0, 0.0, 0.0)
+    assert (row["alarm.all.1h"], row["alarm.all.24h"]) == (2.0, 3.0)
+    assert row["alarm.TRIP.1h"] == 1.0
