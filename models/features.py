@@ -178,10 +178,26 @@ def signal_features(
     return pl.concat(out)
 
 
-def _signal_chunk(
-    r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame
-) -> pl.DataFrame:
-    """signal_features for a set of assets."""
+# Live scoring asks for one grid time per asset (a few after a pause). For so few times,
+# summing each window's buckets directly costs about half as much as rolling every window
+# along the whole lookback; training's dense grid rolls. Both give the same features.
+DIRECT_MAX_TIMES = 4
+
+
+def _window_terms() -> dict[str, pl.Expr]:
+    """Per bucket, the terms whose window sums give mean, spread and (weighted) slope: x in hours
+    from the series start, y the bucket mean, weight 1 where there is data."""
+    x = (pl.col("bucket") - pl.col("_lo")).dt.total_seconds() / 3600.0
+    w = (pl.col("n") > 0).cast(pl.Float64)
+    y = pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0)
+    return {
+        "n": pl.col("n"), "sum": pl.col("sum"), "sumsq": pl.col("sumsq"),
+        "w": w, "wx": w * x, "y": y, "wxx": w * x**2, "xy": y * x,
+    }  # fmt: skip
+
+
+def _rolled_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame) -> pl.DataFrame:
+    """Window sums, 1-h extremes and last value at each grid row, rolled along each series."""
     keys = ["asset_id", "tag"]
     over = ["_g"]  # one integer per series: far cheaper to partition by than the string keys
     hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
@@ -199,15 +215,6 @@ def _signal_chunk(
         pl.col("max").fill_null(float("-inf")),
         pl.col("last").forward_fill(limit=WINDOWS["24h"]).over(over),
     )
-    # For slopes: x in hours from the series start; y the bucket mean, weight 1 where there
-    # is data. Every rolling sum is computed once, as a column.
-    x = (pl.col("bucket") - pl.col("_lo")).dt.total_seconds() / 3600.0
-    w = (pl.col("n") > 0).cast(pl.Float64)
-    y = pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0)
-    sums = {
-        "n": pl.col("n"), "sum": pl.col("sum"), "sumsq": pl.col("sumsq"),
-        "w": w, "wx": w * x, "y": y, "wxx": w * x**2, "xy": y * x,
-    }  # fmt: skip
     s = s.select(
         *keys,
         "bucket",
@@ -215,15 +222,56 @@ def _signal_chunk(
         *[
             _rolling(e, k, over).alias(f"{c}@{name}")
             for name, k in WINDOWS.items()
-            for c, e in sums.items()
+            for c, e in _window_terms().items()
         ],
         _rolling(pl.col("min"), WINDOWS["1h"], over, "min").alias("min_1h"),
         _rolling(pl.col("max"), WINDOWS["1h"], over, "max").alias("max_1h"),
     )
     # Only the rows scored from here on: the bucket that ends at each grid time.
-    s = grid.with_columns((pl.col("t") - GRID).alias("bucket")).join(
-        s, on=["asset_id", "bucket"], how="inner"
+    return (
+        grid.with_columns((pl.col("t") - GRID).alias("bucket"))
+        .join(s, on=["asset_id", "bucket"], how="inner")
+        .drop("bucket")
     )
+
+
+def _summed_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame) -> pl.DataFrame:
+    """What _rolled_windows gives, summed directly over each grid row's buckets. A series with
+    no running bucket in the last day gets no row here (all its statistics would be null)."""
+    lo = r15.group_by("asset_id", "tag").agg(pl.col("bucket").min().alias("_lo"))
+    ran = r15.select("asset_id", "bucket").unique()
+    ran = ran.filter(running_buckets(dispatch, ran))
+    r15 = r15.join(ran, on=["asset_id", "bucket"], how="semi")
+    # `last` is carried forward over at most a day of empty buckets, as the rolled path does.
+    reach = (WINDOWS["24h"] + 1) * GRID
+    rows = (
+        grid.join(r15, on="asset_id", how="inner")
+        .filter((pl.col("bucket") < pl.col("t")) & (pl.col("bucket") >= pl.col("t") - reach))
+        .join(lo, on=["asset_id", "tag"], how="inner")
+    )
+
+    def within(k: int) -> pl.Expr:
+        return pl.col("bucket") >= pl.col("t") - k * GRID
+
+    terms = _window_terms()
+    return rows.group_by("asset_id", "t", "tag").agg(
+        pl.col("last").sort_by("bucket").drop_nulls().last(),
+        *[
+            e.filter(within(k)).sum().alias(f"{c}@{name}")
+            for name, k in WINDOWS.items()
+            for c, e in terms.items()
+        ],
+        pl.col("min").filter(within(WINDOWS["1h"])).min().alias("min_1h"),
+        pl.col("max").filter(within(WINDOWS["1h"])).max().alias("max_1h"),
+    )
+
+
+def _signal_chunk(
+    r15: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame
+) -> pl.DataFrame:
+    """signal_features for a set of assets."""
+    few = grid.height <= DIRECT_MAX_TIMES * max(1, grid.get_column("asset_id").n_unique())
+    s = (_summed_windows if few else _rolled_windows)(r15, grid, dispatch)
     exprs = []
     for name in WINDOWS:
         n, s0, sx, sy, sxx, sxy = (

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import diurnal
-from models.features import Frames, build_features, scoring_grid
+from models.features import DIRECT_MAX_TIMES, GRID, Frames, build_features, scoring_grid
 from pipelines.simulate.frames import frames_from, rollups, samples_frame
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
@@ -51,11 +51,14 @@ def _cut(frames: Frames, t, *, scale: float, drop_events: bool) -> Frames:
     )
 
 
-def _row(frames: Frames, asset: str, t) -> dict:
-    grid = pl.DataFrame({"asset_id": [asset], "t": [t]}).with_columns(
+def _row(frames: Frames, asset: str, t, *, dense: bool = False) -> dict:
+    """The asset's features at t, computed for t alone (the live path, windows summed) or
+    `dense`ly, for t and the grid times before it (training's path, windows rolled)."""
+    times = [t - GRID * i for i in range(DIRECT_MAX_TIMES + 1 if dense else 1)]
+    grid = pl.DataFrame({"asset_id": asset, "t": times}).with_columns(
         pl.col("t").cast(pl.Datetime("us", "UTC"))
     )
-    return build_features(frames, grid).row(0, named=True)
+    return build_features(frames, grid).filter(pl.col("t") == t).row(0, named=True)
 
 
 def _same(a: dict, b: dict) -> None:
@@ -79,9 +82,13 @@ def _same(a: dict, b: dict) -> None:
     drop=st.booleans(),
 )
 def test_features_at_t_ignore_any_change_after_t(asset, t, scale, drop) -> None:
+    """On both paths; and the live path (t alone) gives what training's path gives."""
+    cut = _cut(FRAMES, t, scale=scale, drop_events=drop)
     before = _row(FRAMES, asset, t)
-    after = _row(_cut(FRAMES, t, scale=scale, drop_events=drop), asset, t)
-    _same(before, after)
+    _same(before, _row(cut, asset, t))
+    dense = _row(FRAMES, asset, t, dense=True)
+    _same(dense, _row(cut, asset, t, dense=True))
+    _same(before, dense)
 
 
 def test_features_do_change_when_data_before_t_changes() -> None:
@@ -399,3 +406,22 @@ def test_alarm_counts_by_priority_cover_only_activations_in_each_window() -> Non
     assert (row["alarm.P3.1h"], row["alarm.P2.24h"], row["alarm.P4.24h"]) == (1.0, 0.0, 0.0)
     assert (row["alarm.all.1h"], row["alarm.all.24h"]) == (2.0, 3.0)
     assert row["alarm.TRIP.1h"] == 1.0
+
+
+def test_a_silent_tag_carries_its_last_value_for_a_day_on_both_paths() -> None:
+    """A tag silent since 97 buckets before t still reports its last value at t (carried for
+    a day of empty buckets), one silent since 98 does not, on the live path as in training."""
+    asset, t = ASSETS[0], GRID_TIMES[len(GRID_TIMES) // 2]
+    tag = FRAMES.r15.filter(pl.col("asset_id") == asset).get_column("tag")[0]
+    for silent, carried in ((97, True), (98, False)):
+        quiet = (pl.col("asset_id") == asset) & (pl.col("tag") == tag)
+        quiet = quiet & (pl.col("bucket") > t - GRID * silent)
+        f = FRAMES
+        frames = Frames(f.r15.filter(~quiet), f.rday, f.alarms, f.dispatch, f.incidents, f.assets)
+        live, dense = _row(frames, asset, t), _row(frames, asset, t, dense=True)
+        # A tag with no running bucket in a day has no row on the live path, all nulls on the
+        # other: the same to the model, which reads a missing column as missing values.
+        assert live.keys() <= dense.keys()
+        _same({k: live.get(k) for k in dense}, dense)
+        assert (live.get(f"sig.{tag}.last") is not None) is carried
+        assert live.get(f"sig.{tag}.mean_24h") is None
