@@ -179,8 +179,9 @@ def signal_features(
 
 
 # Live scoring asks for one grid time per asset (a few after a pause). For so few times,
-# summing each window's buckets directly costs about half as much as rolling every window
-# along the whole lookback; training's dense grid rolls. Both give the same features.
+# summing each window's buckets directly is cheaper than rolling every window along the whole
+# lookback (0.55-0.64 s against 0.67-0.75 s for 1,000 assets, profiled); training's dense grid
+# rolls. Both give the same features, which the tests check.
 DIRECT_MAX_TIMES = 4
 
 
