@@ -185,16 +185,15 @@ def signal_features(
 DIRECT_MAX_TIMES = 4
 
 
-def _window_terms() -> dict[str, pl.Expr]:
-    """Per bucket, the terms whose window sums give mean, spread and (weighted) slope: x in hours
-    from the series start, y the bucket mean, weight 1 where there is data."""
-    x = (pl.col("bucket") - pl.col("_lo")).dt.total_seconds() / 3600.0
-    w = (pl.col("n") > 0).cast(pl.Float64)
-    y = pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0)
-    return {
-        "n": pl.col("n"), "sum": pl.col("sum"), "sumsq": pl.col("sumsq"),
-        "w": w, "wx": w * x, "y": y, "wxx": w * x**2, "xy": y * x,
-    }  # fmt: skip
+# Per bucket, the terms whose window sums give mean, spread and (weighted) slope: x in hours
+# from the series start, y the bucket mean, weight 1 where there is data.
+_X = (pl.col("bucket") - pl.col("_lo")).dt.total_seconds() / 3600.0
+_W = (pl.col("n") > 0).cast(pl.Float64)
+_Y = pl.when(pl.col("n") > 0).then(pl.col("sum") / pl.col("n")).otherwise(0.0)
+WINDOW_TERMS = {
+    "n": pl.col("n"), "sum": pl.col("sum"), "sumsq": pl.col("sumsq"),
+    "w": _W, "wx": _W * _X, "y": _Y, "wxx": _W * _X**2, "xy": _Y * _X,
+}  # fmt: skip
 
 
 def _rolled_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame) -> pl.DataFrame:
@@ -223,7 +222,7 @@ def _rolled_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFram
         *[
             _rolling(e, k, over).alias(f"{c}@{name}")
             for name, k in WINDOWS.items()
-            for c, e in _window_terms().items()
+            for c, e in WINDOW_TERMS.items()
         ],
         _rolling(pl.col("min"), WINDOWS["1h"], over, "min").alias("min_1h"),
         _rolling(pl.col("max"), WINDOWS["1h"], over, "max").alias("max_1h"),
@@ -254,13 +253,12 @@ def _summed_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFram
     def within(k: int) -> pl.Expr:
         return pl.col("bucket") >= pl.col("t") - k * GRID
 
-    terms = _window_terms()
     return rows.group_by("asset_id", "t", "tag").agg(
         pl.col("last").sort_by("bucket").drop_nulls().last(),
         *[
             e.filter(within(k)).sum().alias(f"{c}@{name}")
             for name, k in WINDOWS.items()
-            for c, e in terms.items()
+            for c, e in WINDOW_TERMS.items()
         ],
         pl.col("min").filter(within(WINDOWS["1h"])).min().alias("min_1h"),
         pl.col("max").filter(within(WINDOWS["1h"])).max().alias("max_1h"),
