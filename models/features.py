@@ -196,15 +196,20 @@ WINDOW_TERMS = {
 }  # fmt: skip
 
 
+def _running_rows(r15: pl.DataFrame, dispatch: pl.DataFrame) -> pl.DataFrame:
+    """The rollup rows of buckets the asset ran through entirely (running_buckets)."""
+    ran = r15.select("asset_id", "bucket").unique()
+    ran = ran.filter(running_buckets(dispatch, ran))
+    return r15.join(ran, on=["asset_id", "bucket"], how="semi")
+
+
 def _rolled_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFrame) -> pl.DataFrame:
     """Window sums, 1-h extremes and last value at each grid row, rolled along each series."""
     keys = ["asset_id", "tag"]
     over = ["_g"]  # one integer per series: far cheaper to partition by than the string keys
     hi = grid.group_by("asset_id").agg((pl.col("t").max() - GRID).alias("_hi"))
     full = _complete_series(r15, keys, "bucket", hi, "15m", "bucket")
-    ran = full.select("asset_id", "bucket").unique()
-    ran = ran.with_columns(running_buckets(dispatch, ran).alias("_ran"))
-    r15 = r15.join(ran, on=["asset_id", "bucket"], how="inner").filter(pl.col("_ran")).drop("_ran")
+    r15 = _running_rows(r15, dispatch)
     # `full` holds each series contiguously in time order, which is all `.over` needs:
     # keeping that order is far cheaper than sorting by the string keys.
     s = full.join(r15, on=[*keys, "bucket"], how="left", maintain_order="left").with_columns(
@@ -239,9 +244,7 @@ def _summed_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFram
     """What _rolled_windows gives, summed directly over each grid row's buckets. A series with
     no running bucket in the last day gets no row here (all its statistics would be null)."""
     lo = r15.group_by("asset_id", "tag").agg(pl.col("bucket").min().alias("_lo"))
-    ran = r15.select("asset_id", "bucket").unique()
-    ran = ran.filter(running_buckets(dispatch, ran))
-    r15 = r15.join(ran, on=["asset_id", "bucket"], how="semi")
+    r15 = _running_rows(r15, dispatch)
     # `last` is carried forward over at most a day of empty buckets, as the rolled path does.
     reach = (WINDOWS["24h"] + 1) * GRID
     rows = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -416,8 +417,7 @@ def test_a_silent_tag_carries_its_last_value_for_a_day_on_both_paths() -> None:
     for silent, carried in ((97, True), (98, False)):
         quiet = (pl.col("asset_id") == asset) & (pl.col("tag") == tag)
         quiet = quiet & (pl.col("bucket") > t - GRID * silent)
-        f = FRAMES
-        frames = Frames(f.r15.filter(~quiet), f.rday, f.alarms, f.dispatch, f.incidents, f.assets)
+        frames = replace(FRAMES, r15=FRAMES.r15.filter(~quiet))
         live, dense = _row(frames, asset, t), _row(frames, asset, t, dense=True)
         # A tag with no running bucket in a day has no row on the live path, all nulls on the
         # other: the same to the model, which reads a missing column as missing values.
