@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +21,7 @@ from services.api.cache import ResponseCache
 from services.api.events import AlertHub
 from services.api.middleware import RequestMetrics
 from services.api.models_view import models_snapshot
+from services.api.params import known_query_only
 from services.api.routes import alerts, assets, downtime, forecast, operations, register, stream
 from services.predict.policy import matrix_from
 
@@ -72,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         downtime.router,
         operations.router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(known_query_only)])
 
     # The operator console: static files, no build step (services/api/console).
     app.mount("/console", StaticFiles(directory=CONSOLE), name="console")

@@ -107,3 +107,36 @@ async def horizon_hours(
 
 Horizon = Annotated[float, Depends(horizon_hours)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size, at most 500")]
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _declared_query(route: object) -> frozenset[str]:
+    """The query parameter names a route and its dependencies declare (aliases included)."""
+    key = id(route)
+    if key not in _DECLARED:
+        # A walk of the Dependant tree (its query_params and dependencies fields): FastAPI's
+        # own flattening helpers are private and were renamed between releases.
+        names: set[str] = set()
+        todo = [getattr(route, "dependant", None)]
+        while todo:
+            dependant = todo.pop()
+            if dependant is not None:
+                names.update(f.alias for f in dependant.query_params)
+                todo.extend(dependant.dependencies)
+        _DECLARED[key] = frozenset(names)
+    return _DECLARED[key]
+
+
+async def known_query_only(request: Request) -> None:
+    """422 for a query parameter the route does not take: a misspelt filter (`?asset=` for
+    `?asset_id=`) would otherwise be ignored and answer with everything."""
+    declared = _declared_query(request.scope.get("route"))
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        takes = ", ".join(sorted(declared)) or "none"
+        raise InvalidInput(
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; this endpoint takes: {takes}"
+        )

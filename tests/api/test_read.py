@@ -144,6 +144,25 @@ def test_unknown_routes_and_methods_get_the_json_error(client, keys) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"  # JSON, bad field
 
 
+def test_unknown_query_parameters_are_refused_not_ignored(client, keys) -> None:
+    h = auth(keys["admin"])
+    every = client.get("/v1/alerts", headers=h).json()["items"]
+    assert {a["asset_id"] for a in every} != {"P-01"}  # so that a filter has something to drop
+    r = client.get("/v1/alerts?asset=P-01", headers=h)  # misspelt asset_id
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
+    message = r.json()["error"]["message"]
+    assert message.startswith("unknown query parameter asset;") and "asset_id" in message
+    r = client.get("/v1/downtime/pareto?from=2026-03-01&by=crew&colour=red&x=1", headers=h)
+    assert r.status_code == 422 and "parameters colour, x;" in r.json()["error"]["message"]
+    assert "lookback" in client.get("/v1/downtime/E/root-cause?lookbak=2h", headers=h).text
+    r = client.get("/v1/me?verbose=1", headers=h)
+    assert r.status_code == 422 and "takes: none" in r.json()["error"]["message"]
+    # Declared ones, including those of shared dependencies (from / to, horizon), still pass.
+    assert client.get("/v1/alerts?asset_id=P-01", headers=h).status_code == 200
+    assert client.get("/v1/downtime/pareto?from=2026-03-01&to=2026-03-20", headers=h).is_success
+    assert client.get("/v1/forecast?horizon=week&area=A", headers=h).status_code == 200
+
+
 def test_metrics_have_latency_by_route_template(client, keys) -> None:
     client.get(f"/v1/alerts/{P01_ALERT}", headers=auth(keys["operator"]))
     text = client.get("/metrics").text
