@@ -109,24 +109,18 @@ Horizon = Annotated[float, Depends(horizon_hours)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size, at most 500")]
 
 
-_DECLARED: dict[int, frozenset[str]] = {}
-
-
-def _declared_query(route: object) -> frozenset[str]:
+def _declared_query(route: object) -> set[str]:
     """The query parameter names a route and its dependencies declare (aliases included)."""
-    key = id(route)
-    if key not in _DECLARED:
-        # A walk of the Dependant tree (its query_params and dependencies fields): FastAPI's
-        # own flattening helpers are private and were renamed between releases.
-        names: set[str] = set()
-        todo = [getattr(route, "dependant", None)]
-        while todo:
-            dependant = todo.pop()
-            if dependant is not None:
-                names.update(f.alias for f in dependant.query_params)
-                todo.extend(dependant.dependencies)
-        _DECLARED[key] = frozenset(names)
-    return _DECLARED[key]
+    # A walk of the Dependant tree (its query_params and dependencies fields), a handful of
+    # nodes per request: FastAPI's own flattening helpers are private and were renamed.
+    names: set[str] = set()
+    todo = [getattr(route, "dependant", None)]
+    while todo:
+        dependant = todo.pop()
+        if dependant is not None:
+            names.update(f.alias for f in dependant.query_params)
+            todo.extend(dependant.dependencies)
+    return names
 
 
 async def known_query_only(request: Request) -> None:
