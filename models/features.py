@@ -157,9 +157,7 @@ def stopped_buckets(dispatch: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
 
     # A state other than running holds every bucket that starts in [ts, next event).
     lo = pl.max_horizontal(ceil(pl.col("ts")), pl.col("_from"))
-    hi = pl.min_horizontal(
-        pl.coalesce(ceil(pl.col("_next")) - GRID, pl.col("_to")), pl.col("_to")
-    )
+    hi = pl.min_horizontal(pl.coalesce(ceil(pl.col("_next")) - GRID, pl.col("_to")), pl.col("_to"))
     held = (
         ev.filter(pl.col("state") != "running")
         .select("asset_id", lo.alias("_lo"), hi.alias("_hi"))
