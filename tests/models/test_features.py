@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import diurnal
-from models.features import DIRECT_MAX_TIMES, GRID, Frames, build_features, scoring_grid
+from models.features import (
+    DIRECT_MAX_TIMES,
+    GRID,
+    Frames,
+    build_features,
+    running_buckets,
+    scoring_grid,
+)
 from pipelines.simulate.frames import frames_from, rollups, samples_frame
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
@@ -425,3 +432,28 @@ def test_a_silent_tag_carries_its_last_value_for_a_day_on_both_paths() -> None:
         _same({k: live.get(k) for k in dense}, dense)
         assert (live.get(f"sig.{tag}.last") is not None) is carried
         assert live.get(f"sig.{tag}.mean_24h") is None
+
+
+def test_running_buckets_are_those_run_through_entirely() -> None:
+    t0 = START.replace(hour=0, minute=0)
+    at = [t0 + timedelta(minutes=m) for m in (0, 40, 90, 90, 150)]
+    dispatch = pl.DataFrame(
+        {
+            "asset_id": ["A"] * 5,
+            "ts": at,
+            # down from 00:40 (inside a bucket); running at 01:30 twice, the later event id
+            # wins; idle from 02:30 (on the grid) to the end
+            "event_id": ["e1", "e2", "e4", "e3", "e5"],
+            "state": ["running", "down", "running", "idle", "idle"],
+        }
+    )
+    buckets = [t0 + GRID * i for i in range(-2, 14)]
+    keys = pl.DataFrame({"asset_id": ["A"] * len(buckets) + ["B"], "bucket": [*buckets, t0]})
+    ran = running_buckets(dispatch, keys).to_list()
+    minutes = [
+        int((b - t0).total_seconds() // 60) for b, ok in zip(buckets, ran, strict=False) if ok
+    ]
+    # before the first event: running; 00:30 holds the change to down; 01:30 starts running
+    # (e4 after e3 at the same time); 02:30 on is idle; asset B has no event and runs
+    assert minutes == [-30, -15, 0, 15, 90, 105, 120, 135]
+    assert ran[-1] is True
