@@ -289,18 +289,25 @@ def _summed_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFram
         .join(lo, on=["asset_id", "tag"], how="inner")
     )
 
-    def within(k: int) -> pl.Expr:
-        return pl.col("bucket") >= pl.col("t") - k * GRID
-
-    return rows.group_by("asset_id", "t", "tag").agg(
-        pl.col("last").sort_by("bucket").drop_nulls().last(),
-        *[
-            e.filter(within(k)).sum().alias(f"{c}@{name}")
-            for name, k in WINDOWS.items()
-            for c, e in WINDOW_TERMS.items()
-        ],
-        pl.col("min").filter(within(WINDOWS["1h"])).min().alias("min_1h"),
-        pl.col("max").filter(within(WINDOWS["1h"])).max().alias("max_1h"),
+    # Masked sums, not filtered ones, and no drop_nulls unless there are nulls: polars then
+    # aggregates on its fast path instead of group by group (0.16-0.20 s against 0.08 s here).
+    within = {name: pl.col("bucket") >= pl.col("t") - k * GRID for name, k in WINDOWS.items()}
+    last = pl.col("last").sort_by("bucket")
+    last = last.drop_nulls().last() if rows.get_column("last").has_nulls() else last.last()
+    return (
+        rows.lazy()
+        .group_by("asset_id", "t", "tag")
+        .agg(
+            last,
+            *[
+                (e * within[name]).sum().alias(f"{c}@{name}")
+                for name in WINDOWS
+                for c, e in WINDOW_TERMS.items()
+            ],
+            pl.when(within["1h"]).then(pl.col("min")).min().alias("min_1h"),
+            pl.when(within["1h"]).then(pl.col("max")).max().alias("max_1h"),
+        )
+        .collect()
     )
 
 
