@@ -137,14 +137,15 @@ def stopped_buckets(dispatch: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     span = keys.group_by("asset_id").agg(
         pl.col("bucket").min().alias("_from"), pl.col("bucket").max().alias("_to")
     )
+    # The next event is taken while the events are in time order (a join need not keep it).
     ev = (
         dispatch.sort("asset_id", "ts", "event_id")
         .unique(["asset_id", "ts"], keep="last", maintain_order=True)
-        .join(span, on="asset_id", how="inner")
         .with_columns(
             pl.col("ts").dt.truncate("15m").alias("_floor"),
             pl.col("ts").shift(-1).over("asset_id").alias("_next"),
         )
+        .join(span, on="asset_id", how="inner")
     )
     # An event off the grid changes the state inside its bucket.
     inside = ev.filter(pl.col("ts") != pl.col("_floor")).select(
