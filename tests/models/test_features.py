@@ -457,3 +457,56 @@ def test_running_buckets_are_those_run_through_entirely() -> None:
     # (e4 after e3 at the same time); 02:30 on is idle; asset B has no event and runs
     assert minutes == [-30, -15, 0, 15, 90, 105, 120, 135]
     assert ran[-1] is True
+
+
+def _ran_through(events: list[tuple], asset: str, bucket) -> bool:
+    """Reference for running_buckets, one bucket at a time: the state at its start (the latest
+    event at or before it, the larger event id at a tie; running before any) is running and no
+    event falls strictly inside it."""
+    mine = sorted((ts, eid, state) for a, ts, eid, state in events if a == asset)
+    before = [e for e in mine if e[0] <= bucket]
+    state = before[-1][2] if before else "running"
+    inside = any(bucket < ts < bucket + GRID for ts, _, _ in mine)
+    return state == "running" and not inside
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B"]),
+            st.integers(min_value=-60, max_value=300),
+            st.sampled_from(["running", "down", "idle", "maintenance"]),
+        ),
+        max_size=12,
+    ),
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(min_value=-8, max_value=24)),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_running_buckets_agree_with_a_bucket_by_bucket_reference(raw_events, raw_keys) -> None:
+    t0 = START.replace(hour=0, minute=0)
+    events = [
+        (a, t0 + timedelta(minutes=m), f"e{i:02d}", state)
+        for i, (a, m, state) in enumerate(raw_events)
+    ]
+    dispatch = pl.DataFrame(
+        events,
+        schema={
+            "asset_id": pl.String,
+            "ts": pl.Datetime("us", "UTC"),
+            "event_id": pl.String,
+            "state": pl.String,
+        },
+        orient="row",
+    )
+    keys = pl.DataFrame(
+        [(a, t0 + GRID * k) for a, k in raw_keys],
+        schema={"asset_id": pl.String, "bucket": pl.Datetime("us", "UTC")},
+        orient="row",
+    )
+    got = running_buckets(dispatch, keys).to_list()
+    want = [_ran_through(events, a, b) for a, b in keys.iter_rows()]
+    assert got == want
