@@ -214,6 +214,7 @@ def signal_features(
                 windows(r15.filter(mine), grid.filter(mine), dispatch.filter(mine)),
                 rday.filter(mine),
                 grid.filter(mine),
+                few,
             )
         )
     return pl.concat(out).with_columns(pl.col("asset_id", "tag").cast(pl.String))
@@ -312,9 +313,11 @@ def _summed_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFram
     )
 
 
-def _signal_chunk(s: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """signal_features for a set of assets, from their window sums `s` (_rolled_windows or
-    _summed_windows)."""
+def _signal_chunk(
+    s: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, direct: bool
+) -> pl.DataFrame:
+    """signal_features for a set of assets, from their window sums `s` (_summed_windows when
+    `direct`, else _rolled_windows)."""
     exprs = []
     for name in WINDOWS:
         n, s0, sx, sy, sxx, sxy = (
@@ -336,7 +339,7 @@ def _signal_chunk(s: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame) -> pl
     ]
     s = s.with_columns(exprs)
 
-    base = _baseline(rday, grid)
+    base = _baseline(rday, grid, direct)
     out = s.with_columns((pl.col("t") - GRID).dt.truncate("1d").alias("_day")).join(
         base, on=["asset_id", "tag", "_day"], how="left"
     )
@@ -372,25 +375,39 @@ def _spread(std: str) -> pl.Expr:
 SUMS = ("n", "sum", "sumsq", *diurnal.TERMS)  # the daily rollup's sums
 
 
-def _baseline(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+def _baseline(rday: pl.DataFrame, grid: pl.DataFrame, direct: bool) -> pl.DataFrame:
     """Each tag over days D-8..D-2, keyed by D (the day of t's last bucket): its mean and std,
-    and its daily cycle (diurnal.fit)."""
+    and its daily cycle (diurnal.fit). `direct` sums just the days each grid row needs (live
+    scoring's few times: one fit per tag instead of one per tag and day of the lookback);
+    otherwise the sums roll along every tag's days (training's dense grid)."""
     keys = ["asset_id", "tag"]
-    hi = grid.group_by("asset_id").agg(
-        ((pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)).alias(
-            "_hi"
+    if direct:
+        days = grid.select("asset_id", (pl.col("t") - GRID).dt.truncate("1d").alias("_day"))
+        first = timedelta(days=BASELINE_LAG_DAYS + BASELINE_DAYS - 1)
+        last = timedelta(days=BASELINE_LAG_DAYS)
+        d = (
+            days.unique()
+            .join(rday, on="asset_id", how="inner")
+            .filter(pl.col("day").is_between(pl.col("_day") - first, pl.col("_day") - last))
+            .group_by(*keys, "_day")
+            .agg(pl.col(c).cast(pl.Float64).sum() for c in SUMS)
         )
-    )
-    full = _complete_series(rday, keys, "day", hi, "1d", "day")
-    d = (
-        full.join(rday, on=[*keys, "day"], how="left", maintain_order="left")
-        .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in SUMS)
-        .select(
-            *keys,
-            (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
-            *[_rolling(pl.col(c), BASELINE_DAYS, ["_g"]) for c in SUMS],
+    else:
+        hi = grid.group_by("asset_id").agg(
+            (
+                (pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)
+            ).alias("_hi")
         )
-    )
+        full = _complete_series(rday, keys, "day", hi, "1d", "day")
+        d = (
+            full.join(rday, on=[*keys, "day"], how="left", maintain_order="left")
+            .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in SUMS)
+            .select(
+                *keys,
+                (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
+                *[_rolling(pl.col(c), BASELINE_DAYS, ["_g"]) for c in SUMS],
+            )
+        )
     n = pl.col("n")
     mean = pl.col("sum") / n
     var = pl.col("sumsq") / n - mean**2
