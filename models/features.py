@@ -196,7 +196,11 @@ def signal_features(
     last value, and scale-free versions against the asset's own running baseline.
     Returns long rows (asset_id, t, tag, stats...)."""
     few = grid.height <= DIRECT_MAX_TIMES * max(1, grid.get_column("asset_id").n_unique())
-    windows, limit = (_summed_windows, DIRECT_CHUNK_ROWS) if few else (_rolled_windows, CHUNK_ROWS)
+    windows, baseline_sums, limit = (
+        (_summed_windows, _summed_baseline_sums, DIRECT_CHUNK_ROWS)
+        if few
+        else (_rolled_windows, _rolled_baseline_sums, CHUNK_ROWS)
+    )
     # Keys as categoricals inside: joins and group-bys then hash integer codes, not strings
     # (a fifth off the live path, profiled); the result carries strings again.
     r15, rday, grid, dispatch = (
@@ -209,14 +213,9 @@ def signal_features(
     for assets in parts or [sizes]:
         ids = assets.get_column("asset_id")
         mine = pl.col("asset_id").is_in(ids.implode())
-        out.append(
-            _signal_chunk(
-                windows(r15.filter(mine), grid.filter(mine), dispatch.filter(mine)),
-                rday.filter(mine),
-                grid.filter(mine),
-                few,
-            )
-        )
+        g = grid.filter(mine)
+        sums = windows(r15.filter(mine), g, dispatch.filter(mine))
+        out.append(_signal_chunk(sums, _baseline(baseline_sums(rday.filter(mine), g))))
     return pl.concat(out).with_columns(pl.col("asset_id", "tag").cast(pl.String))
 
 
@@ -313,11 +312,9 @@ def _summed_windows(r15: pl.DataFrame, grid: pl.DataFrame, dispatch: pl.DataFram
     )
 
 
-def _signal_chunk(
-    s: pl.DataFrame, rday: pl.DataFrame, grid: pl.DataFrame, direct: bool
-) -> pl.DataFrame:
-    """signal_features for a set of assets, from their window sums `s` (_summed_windows when
-    `direct`, else _rolled_windows)."""
+def _signal_chunk(s: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+    """signal_features for a set of assets, from their window sums `s` (_rolled_windows or
+    _summed_windows) and their baselines (_baseline)."""
     exprs = []
     for name in WINDOWS:
         n, s0, sx, sy, sxx, sxy = (
@@ -339,7 +336,6 @@ def _signal_chunk(
     ]
     s = s.with_columns(exprs)
 
-    base = _baseline(rday, grid, direct)
     out = s.with_columns((pl.col("t") - GRID).dt.truncate("1d").alias("_day")).join(
         base, on=["asset_id", "tag", "_day"], how="left"
     )
@@ -375,44 +371,51 @@ def _spread(std: str) -> pl.Expr:
 SUMS = ("n", "sum", "sumsq", *diurnal.TERMS)  # the daily rollup's sums
 
 
-def _baseline(rday: pl.DataFrame, grid: pl.DataFrame, direct: bool) -> pl.DataFrame:
-    """Each tag over days D-8..D-2, keyed by D (the day of t's last bucket): its mean and std,
-    and its daily cycle (diurnal.fit). `direct` sums just the days each grid row needs (live
-    scoring's few times: one fit per tag instead of one per tag and day of the lookback);
-    otherwise the sums roll along every tag's days (training's dense grid)."""
+def _rolled_baseline_sums(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Each tag's daily SUMS over days D-8..D-2 for every day D of its series up to the last
+    grid time's, rolled along the days (training's dense grid)."""
     keys = ["asset_id", "tag"]
-    if direct:
-        days = grid.select("asset_id", (pl.col("t") - GRID).dt.truncate("1d").alias("_day"))
-        first = timedelta(days=BASELINE_LAG_DAYS + BASELINE_DAYS - 1)
-        last = timedelta(days=BASELINE_LAG_DAYS)
-        d = (
-            days.unique()
-            .join(rday, on="asset_id", how="inner")
-            .filter(pl.col("day").is_between(pl.col("_day") - first, pl.col("_day") - last))
-            .group_by(*keys, "_day")
-            .agg(pl.col(c).cast(pl.Float64).sum() for c in SUMS)
+    hi = grid.group_by("asset_id").agg(
+        ((pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)).alias(
+            "_hi"
         )
-    else:
-        hi = grid.group_by("asset_id").agg(
-            (
-                (pl.col("t").max() - GRID).dt.truncate("1d") - timedelta(days=BASELINE_LAG_DAYS)
-            ).alias("_hi")
+    )
+    full = _complete_series(rday, keys, "day", hi, "1d", "day")
+    return (
+        full.join(rday, on=[*keys, "day"], how="left", maintain_order="left")
+        .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in SUMS)
+        .select(
+            *keys,
+            (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
+            *[_rolling(pl.col(c), BASELINE_DAYS, ["_g"]) for c in SUMS],
         )
-        full = _complete_series(rday, keys, "day", hi, "1d", "day")
-        d = (
-            full.join(rday, on=[*keys, "day"], how="left", maintain_order="left")
-            .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in SUMS)
-            .select(
-                *keys,
-                (pl.col("day") + timedelta(days=BASELINE_LAG_DAYS)).alias("_day"),
-                *[_rolling(pl.col(c), BASELINE_DAYS, ["_g"]) for c in SUMS],
-            )
-        )
+    )
+
+
+def _summed_baseline_sums(rday: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """What _rolled_baseline_sums gives, for just the days D the grid rows fall in (live
+    scoring's few times: one daily-cycle fit per tag instead of one per tag and lookback day)."""
+    first = timedelta(days=BASELINE_LAG_DAYS + BASELINE_DAYS - 1)
+    last = timedelta(days=BASELINE_LAG_DAYS)
+    return (
+        grid.select("asset_id", (pl.col("t") - GRID).dt.truncate("1d").alias("_day"))
+        .unique()
+        .join(rday, on="asset_id", how="inner")
+        .filter(pl.col("day").is_between(pl.col("_day") - first, pl.col("_day") - last))
+        .group_by("asset_id", "tag", "_day")
+        .agg(pl.col(c).cast(pl.Float64).sum() for c in SUMS)
+    )
+
+
+def _baseline(d: pl.DataFrame) -> pl.DataFrame:
+    """From each tag's SUMS over days D-8..D-2, keyed by D (the day of t's last bucket): its
+    mean and std, and its daily cycle (diurnal.fit)."""
     n = pl.col("n")
     mean = pl.col("sum") / n
     var = pl.col("sumsq") / n - mean**2
     return diurnal.fit(d).select(
-        *keys,
+        "asset_id",
+        "tag",
         "_day",
         pl.when(n > 0).then(mean).alias("_bmean"),
         pl.when(n > 1).then(var.clip(lower_bound=0).sqrt()).alias("_bstd"),
