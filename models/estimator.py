@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
+from models.drift import drift_reference
 from models.features import CATEGORICAL, MODEL_STATS, is_fast
 
 PARAMS = {
@@ -41,8 +42,6 @@ ROUNDS = 800
 # rounds (799 on one of eight plants, 55-99 on the others) for no gain in ranking.
 FAST_ROUNDS = 300
 EARLY_STOP = 60
-PSI_BINS = 10
-DRIFT_FEATURES = 20  # PSI is tracked for the most important features only (bounded metrics)
 
 
 def feature_columns(frame: pl.DataFrame) -> list[str]:
@@ -330,7 +329,7 @@ def fit(
     model, p_main = _fit_detector(
         features, categories, (x_train, y_train), (x_valid, y_valid), ROUNDS, weight, progress
     )
-    model.reference = drift_reference(model, x_train)
+    model.reference = drift_reference(features, categories, x_train)
     grown = model.booster.current_iteration()
     fast = [f for f in features if is_fast(f)]
     cols = [features.index(f) for f in fast]  # the same columns, not re-read from the frames
@@ -388,31 +387,3 @@ def _fit_detector(
     calibrator = PlattCalibrator().fit(raw_valid, y_valid)
     p_valid = np.clip(calibrator.predict(raw_valid), 0.0, 1.0)
     return RiskModel(booster, calibrator, features, categories), p_valid
-
-
-def drift_reference(model: RiskModel, x_train: np.ndarray) -> dict[str, dict]:
-    """Decile edges and shares of the most important features on the training data."""
-    gain = model.booster.feature_importance("gain")
-    top = [model.features[i] for i in np.argsort(-gain)[:DRIFT_FEATURES] if gain[i] > 0]
-    ref = {}
-    for name in top:
-        col = x_train[:, model.features.index(name)]
-        col = col[~np.isnan(col)]
-        if col.size < 50:
-            continue
-        edges = np.unique(np.quantile(col, np.linspace(0, 1, PSI_BINS + 1))[1:-1])
-        counts = np.bincount(np.searchsorted(edges, col), minlength=edges.size + 1)
-        ref[name] = {"edges": edges.tolist(), "shares": (counts / counts.sum()).tolist()}
-    return ref
-
-
-def psi(reference: dict, values: np.ndarray) -> float | None:
-    """Population stability index of `values` against a reference from drift_reference."""
-    values = values[~np.isnan(values)]
-    if values.size < 20:
-        return None
-    edges = np.asarray(reference["edges"])
-    expected = np.clip(np.asarray(reference["shares"]), 1e-4, None)
-    counts = np.bincount(np.searchsorted(edges, values), minlength=edges.size + 1)
-    actual = np.clip(counts / counts.sum(), 1e-4, None)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))

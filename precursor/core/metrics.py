@@ -68,8 +68,8 @@ CHAMPION_VERSION = Gauge("precursor_champion_version", "Registered version the s
 OPEN_ALERTS = Gauge("precursor_open_alerts", "Alerts not closed")
 FEATURE_PSI = Gauge(
     "precursor_feature_psi",
-    "Population stability index of a top feature against its training distribution",
-    ["feature"],  # at most models.estimator.DRIFT_FEATURES values
+    "Population stability index of a feature against its training distribution",
+    ["feature"],  # one series per model feature (266 on the simulated plant)
 )
 
 

@@ -15,7 +15,8 @@ import polars as pl
 import psycopg
 
 from models import registry
-from models.estimator import RiskModel, psi
+from models.drift import psi
+from models.estimator import RiskModel
 from models.features import GRID, build_features, scoring_grid
 from models.rating import RANK, consequence
 from precursor.core.db import open_pool
@@ -44,7 +45,9 @@ logger = logging.getLogger(__name__)
 CATCH_UP = timedelta(hours=24)  # on a first start, score this much history
 MAX_STEPS_PER_CYCLE = 96 * 7  # a long backlog is scored a week at a time
 EXPLAIN_FROM_LIKELIHOOD = 3  # SHAP is ~230x slower than predict: explain only near the line
-DRIFT_WINDOW = 5000
+DRIFT_WINDOW = 5000  # the newest scored rows PSI compares with training
+DRIFT_MIN_ROWS = 200
+DRIFT_EVERY_S = 60.0  # PSI of every feature costs ~60 ms on a full window; it moves slowly
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Scorer:
         self.model: RiskModel | None = None
         self.version: str | None = None
         self._drift: deque[np.ndarray] = deque(maxlen=DRIFT_WINDOW)
+        self._drift_at = -np.inf  # monotonic time PSI was last exported
         self._producer = None
 
     # -- model -------------------------------------------------------------------------------
@@ -101,6 +105,8 @@ class Scorer:
             self.model = registry.load_version(version)
             self.version = version
             self._drift.clear()
+            self._drift_at = -np.inf
+            FEATURE_PSI.clear()  # the old champion's features may not be this one's
             CHAMPION_VERSION.set(float(version))
             logger.info("scoring with precursor-risk version %s", version)
         return True
@@ -230,18 +236,23 @@ class Scorer:
             logger.warning("could not publish %d alert events: %s", len(events), exc)
 
     def _track_drift(self, x: pl.DataFrame) -> None:
+        """Keep the newest scored rows and, at most every DRIFT_EVERY_S, export each feature's
+        PSI against the champion's training reference."""
         model = self.model
         if not model or not model.reference:
             return
-        names = list(model.reference)
+        names = [n for n in model.features if n in model.reference]
         sub = model.matrix(x)[:, [model.features.index(n) for n in names]]
         self._drift.extend(sub)
-        if len(self._drift) >= 200:
-            window = np.vstack(self._drift)
-            for j, name in enumerate(names):
-                value = psi(model.reference[name], window[:, j])
-                if value is not None:
-                    FEATURE_PSI.labels(name).set(value)
+        now = time.monotonic()
+        if len(self._drift) < DRIFT_MIN_ROWS or now - self._drift_at < DRIFT_EVERY_S:
+            return
+        self._drift_at = now
+        window = np.vstack(self._drift)
+        for j, name in enumerate(names):
+            value = psi(model.reference[name], window[:, j])
+            if value is not None:
+                FEATURE_PSI.labels(name).set(value)
 
 
 def run_scorer(

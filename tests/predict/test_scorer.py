@@ -7,6 +7,7 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from precursor.core.metrics import FEATURE_PSI
 from precursor.core.settings import Settings
 from services.predict.scorer import Scorer
 from tests.conftest import drop_database, fresh_database
@@ -77,6 +78,9 @@ def test_scorer_scores_assets_in_service_explains_and_alerts(plant) -> None:
     assert opened["status"] == "open" and opened["contributions"]
     assert opened["rating"] in ("high", "critical")
     assert unlinked == 0  # every opening fed the risk register
+    drift = {s.labels["feature"]: s.value for s in FEATURE_PSI.collect()[0].samples}
+    assert set(drift) == set(scorer.model.features)  # PSI per feature, not just the top ones
+    assert all(np.isfinite(v) and v >= 0 for v in drift.values())
 
 
 def test_scorer_restart_opens_no_duplicate_alert(plant) -> None:
