@@ -74,7 +74,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["bench", "quality", "--seeds", "seven"], ["simulate", "--to", "files"],
      ["bench", "history", "--history", "60,0"], ["bench", "history", "--history", "sixty"],
      ["bench", "history", "--live-days", "-1"],
-     ["replay", "azure-pdm", "--to", "kafka", "extra"]],
+     ["replay", "azure-pdm", "--to", "kafka", "extra"], ["simulate", "--seed", "-1"],
+     ["simulate", "--seed", "seven"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)

@@ -22,6 +22,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_number(text: str) -> int:
+    """A random seed: a whole number >= 0."""
+    value = _whole(text, "a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number >= 0, not {value}")
+    return value
+
+
 def port_number(text: str) -> int:
     """A TCP port, 0-65535 (0: the system picks a free one)."""
     value = _whole(text, "a port number")

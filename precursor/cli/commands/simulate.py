@@ -10,7 +10,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from precursor.cli.commands.args import Destination, positive_float, positive_int, timestamp
+from precursor.cli.commands.args import (
+    Destination,
+    positive_float,
+    positive_int,
+    seed_number,
+    timestamp,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "files. Ground truth (every incident with its mechanism and precursor onset, "
         "every recovering episode) is written beside the data.",
     )
-    p.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    p.add_argument("--seed", type=seed_number, default=7, help="random seed (7)")
     p.add_argument("--assets", type=positive_int, default=40, help="number of assets (40)")
     p.add_argument("--days", type=positive_float, default=30.0, help="simulated days (30)")
     p.add_argument(
