@@ -90,7 +90,7 @@ class Simulation:
             AssetRenderer(a, p, cfg.seed, cfg.interval_s, self.start_epoch)
             for a, p in zip(self.assets, self.plans, strict=True)
         ]
-        per_day = int(DAY // cfg.interval_s)
+        per_day = max(1, int(DAY // cfg.interval_s))  # a day of snapshots per render
         total = cfg.samples_per_asset
         wall0 = None
         for first in range(0, total, per_day):

@@ -75,7 +75,9 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["bench", "history", "--history", "60,0"], ["bench", "history", "--history", "sixty"],
      ["bench", "history", "--live-days", "-1"],
      ["replay", "azure-pdm", "--to", "kafka", "extra"], ["simulate", "--seed", "-1"],
-     ["simulate", "--seed", "seven"]],
+     ["simulate", "--seed", "seven"], ["simulate", "--interval", "100000"],
+     ["simulate", "--interval", "0"], ["simulate", "--days", "100000"],
+     ["up", "--demo-interval", "3600"], ["up", "--demo-days", "1e9"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)

@@ -11,8 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from precursor.cli.commands.args import (
+    SIM_MAX_DAYS,
+    SIM_MAX_INTERVAL_S,
     Destination,
+    bounded_int,
     positive_float,
+    positive_float_at_most,
     positive_int,
     seed_number,
     timestamp,
@@ -30,9 +34,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=seed_number, default=7, help="random seed (7)")
     p.add_argument("--assets", type=positive_int, default=40, help="number of assets (40)")
-    p.add_argument("--days", type=positive_float, default=30.0, help="simulated days (30)")
     p.add_argument(
-        "--interval", type=positive_int, default=60, help="seconds between signal snapshots (60)"
+        "--days",
+        type=positive_float_at_most(SIM_MAX_DAYS, "ten years"),
+        default=30.0,
+        help=f"simulated days (30; at most {SIM_MAX_DAYS})",
+    )
+    p.add_argument(
+        "--interval",
+        type=bounded_int(1, SIM_MAX_INTERVAL_S, "one snapshot per 15-min scoring bucket at least"),
+        default=60,
+        help=f"seconds between signal snapshots (60; at most {SIM_MAX_INTERVAL_S})",
     )
     p.add_argument(
         "--start",

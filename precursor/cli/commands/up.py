@@ -11,7 +11,15 @@ from datetime import timedelta
 import httpx
 import psycopg
 
-from precursor.cli.commands.args import port_number, positive_float, positive_int
+from precursor.cli.commands.args import (
+    SIM_MAX_DAYS,
+    SIM_MAX_INTERVAL_S,
+    bounded_int,
+    port_number,
+    positive_float,
+    positive_float_at_most,
+    positive_int,
+)
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
@@ -33,9 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--demo-assets", type=positive_int, default=40, help="demo plant size (40)")
     p.add_argument(
         "--demo-days",
-        type=positive_float,
+        type=positive_float_at_most(SIM_MAX_DAYS, "ten years"),
         default=60.0,
-        help="days of history the demo backfills (60)",
+        help=f"days of history the demo backfills (60; at most {SIM_MAX_DAYS})",
     )
     p.add_argument(
         "--demo-speed",
@@ -45,9 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--demo-interval",
-        type=positive_int,
+        type=bounded_int(1, SIM_MAX_INTERVAL_S, "one snapshot per 15-min scoring bucket at least"),
         default=300,
-        help="seconds between the demo's signal snapshots (300)",
+        help=f"seconds between the demo's signal snapshots (300; at most {SIM_MAX_INTERVAL_S})",
     )
     p.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
     p.add_argument(
