@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+
+# Simulated plants: a typo of a few zeros in the days would plan for minutes before the first
+# progress bar; the scoring grid's buckets are 15 min, so coarser snapshots leave some empty.
+SIM_MAX_DAYS = 3650
+SIM_MAX_INTERVAL_S = 900
 
 
 def _whole(text: str, what: str) -> int:
@@ -31,28 +35,23 @@ def seed_number(text: str) -> int:
     return value
 
 
-def bounded_int(low: int, high: int, why: str) -> Callable[[str], int]:
-    """An argument type for a whole number in low..high; `why` tells the limit's reason."""
-
-    def parse(text: str) -> int:
-        value = _whole(text, "a whole number")
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low}-{high} ({why}), not {value}")
-        return value
-
-    return parse
+def simulated_days(text: str) -> float:
+    """Days of a simulated plant: a number > 0, at most SIM_MAX_DAYS."""
+    value = positive_float(text)
+    if value > SIM_MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"at most {SIM_MAX_DAYS} days (ten years), not {text}")
+    return value
 
 
-def positive_float_at_most(high: float, why: str) -> Callable[[str], float]:
-    """An argument type for a number > 0 and <= high; `why` tells the limit's reason."""
-
-    def parse(text: str) -> float:
-        value = positive_float(text)
-        if value > high:
-            raise argparse.ArgumentTypeError(f"at most {high:g} ({why}), not {text}")
-        return value
-
-    return parse
+def snapshot_interval(text: str) -> int:
+    """Seconds between a simulated plant's snapshots: 1..SIM_MAX_INTERVAL_S."""
+    value = _whole(text, "a whole number")
+    if not 1 <= value <= SIM_MAX_INTERVAL_S:
+        raise argparse.ArgumentTypeError(
+            f"must be 1-{SIM_MAX_INTERVAL_S} s (a snapshot in every 15-min scoring bucket), "
+            f"not {value}"
+        )
+    return value
 
 
 def port_number(text: str) -> int:
@@ -75,10 +74,6 @@ def positive_float(text: str) -> float:
 
 
 MAX_SEEDS = 1000
-# Simulated plants: a typo of a few zeros in the days would plan for minutes before the first
-# progress bar; the scoring grid's buckets are 15 min, so coarser snapshots leave some empty.
-SIM_MAX_DAYS = 3650
-SIM_MAX_INTERVAL_S = 900
 
 
 def days_list(text: str) -> list[float]:

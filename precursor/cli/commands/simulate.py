@@ -14,11 +14,11 @@ from precursor.cli.commands.args import (
     SIM_MAX_DAYS,
     SIM_MAX_INTERVAL_S,
     Destination,
-    bounded_int,
     positive_float,
-    positive_float_at_most,
     positive_int,
     seed_number,
+    simulated_days,
+    snapshot_interval,
     timestamp,
 )
 
@@ -36,13 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--assets", type=positive_int, default=40, help="number of assets (40)")
     p.add_argument(
         "--days",
-        type=positive_float_at_most(SIM_MAX_DAYS, "ten years"),
+        type=simulated_days,
         default=30.0,
         help=f"simulated days (30; at most {SIM_MAX_DAYS})",
     )
     p.add_argument(
         "--interval",
-        type=bounded_int(1, SIM_MAX_INTERVAL_S, "one snapshot per 15-min scoring bucket at least"),
+        type=snapshot_interval,
         default=60,
         help=f"seconds between signal snapshots (60; at most {SIM_MAX_INTERVAL_S})",
     )

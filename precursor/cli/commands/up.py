@@ -14,11 +14,11 @@ import psycopg
 from precursor.cli.commands.args import (
     SIM_MAX_DAYS,
     SIM_MAX_INTERVAL_S,
-    bounded_int,
     port_number,
     positive_float,
-    positive_float_at_most,
     positive_int,
+    simulated_days,
+    snapshot_interval,
 )
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import free_port, port_in_use, wait_until
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--demo-assets", type=positive_int, default=40, help="demo plant size (40)")
     p.add_argument(
         "--demo-days",
-        type=positive_float_at_most(SIM_MAX_DAYS, "ten years"),
+        type=simulated_days,
         default=60.0,
         help=f"days of history the demo backfills (60; at most {SIM_MAX_DAYS})",
     )
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--demo-interval",
-        type=bounded_int(1, SIM_MAX_INTERVAL_S, "one snapshot per 15-min scoring bucket at least"),
+        type=snapshot_interval,
         default=300,
         help=f"seconds between the demo's signal snapshots (300; at most {SIM_MAX_INTERVAL_S})",
     )
