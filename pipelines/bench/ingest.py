@@ -134,6 +134,11 @@ def _end_to_end(env: BenchEnv, samples: int, tags: int, quiet: bool) -> dict:
 
 def run_bench_ingest(settings: Settings, samples: int, tags: int, quiet: bool = False) -> dict:
     """Measure (a) staging + ON CONFLICT COPY, (c) plain COPY, (b) end-to-end ingest, one run."""
+    if samples < tags:
+        raise PrecursorError(
+            f"--samples ({samples:,}) must be at least --tags-per-message ({tags:,}): "
+            "a message carries that many samples"
+        )
     samples -= samples % tags
     with bench_environment(settings) as env:
         rows = _rows(samples, tags)

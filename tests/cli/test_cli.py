@@ -77,7 +77,11 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["replay", "azure-pdm", "--to", "kafka", "extra"], ["simulate", "--seed", "-1"],
      ["simulate", "--seed", "seven"], ["simulate", "--interval", "100000"],
      ["simulate", "--interval", "0"], ["simulate", "--days", "100000"],
-     ["up", "--demo-interval", "3600"], ["up", "--demo-days", "1e9"]],
+     ["up", "--demo-interval", "3600"], ["up", "--demo-days", "1e9"],
+     ["simulate", "--assets", "100000"], ["up", "--demo-assets", "0"],
+     ["bench", "score", "--assets", "100000000"], ["bench", "simulate", "--interval", "86401"],
+     ["bench", "train", "--days", "99999"], ["bench", "ingest", "--samples", "1e12"],
+     ["bench", "ingest", "--tags-per-message", "5000"], ["bench", "api", "--days", "100000"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
@@ -86,6 +90,13 @@ def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     assert len(lines) == 1 and "error" in lines[0]
     command = "precursor" if args[0] == "frobnicate" else f"precursor {args[0]}"
     assert lines[0].startswith(command), lines[0]  # says which command it was
+
+
+def test_bench_ingest_fewer_samples_than_one_message_is_one_line() -> None:
+    result = _run("bench", "ingest", "--samples", "5", "--tags-per-message", "10")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--tags-per-message" in lines[0], result.stderr
 
 
 def test_cli_command_without_a_stack_says_how_to_get_one(tmp_path) -> None:

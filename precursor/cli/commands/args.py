@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +11,10 @@ from pathlib import Path
 # progress bar; the scoring grid's buckets are 15 min, so coarser snapshots leave some empty.
 SIM_MAX_DAYS = 3650
 SIM_MAX_INTERVAL_S = 900
+# Plants and benchmarks are built in memory: past these a typo runs out of memory, not time.
+MAX_ASSETS = 10_000
+BENCH_MAX_SAMPLES = 20_000_000
+MAX_TAGS_PER_MESSAGE = 1000
 
 
 def _whole(text: str, what: str) -> int:
@@ -25,6 +30,26 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {value}")
     return value
+
+
+def _at_most(limit: int, what: str) -> Callable[[str], int]:
+    """A type for a whole number 1..limit of `what`."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit:,} {what}, not {value:,}")
+        return value
+
+    return parse
+
+
+# A plant's assets (simulated, demo or benchmarked), a benchmark's samples, a snapshot's tags,
+# days of a benchmark's synthetic history.
+asset_count = _at_most(MAX_ASSETS, "assets")
+sample_count = _at_most(BENCH_MAX_SAMPLES, "samples")
+tags_per_message = _at_most(MAX_TAGS_PER_MESSAGE, "tags")
+whole_days = _at_most(SIM_MAX_DAYS, "days")
 
 
 def seed_number(text: str) -> int:

@@ -6,7 +6,18 @@ import argparse
 import json
 import sys
 
-from precursor.cli.commands.args import days_list, positive_float, positive_int, seed_list
+from precursor.cli.commands.args import (
+    asset_count,
+    days_list,
+    positive_float,
+    positive_int,
+    sample_count,
+    seed_list,
+    simulated_days,
+    snapshot_interval,
+    tags_per_message,
+    whole_days,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,28 +30,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     ingest = targets.add_parser("ingest", help="raw COPY rate vs end-to-end Kafka ingest rate")
-    ingest.add_argument("--samples", type=positive_int, default=500_000, help="samples (500000)")
+    ingest.add_argument("--samples", type=sample_count, default=500_000, help="samples (500000)")
     ingest.add_argument(
         "--tags-per-message",
-        type=positive_int,
+        type=tags_per_message,
         default=10,
         help="tags in one snapshot message (10)",
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(run=run_ingest)
     sim = targets.add_parser("simulate", help="samples/s the simulator produces to Kafka")
-    sim.add_argument("--assets", type=positive_int, default=40, help="(40)")
-    sim.add_argument("--days", type=positive_float, default=120.0, help="(120)")
-    sim.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
+    sim.add_argument("--assets", type=asset_count, default=40, help="(40)")
+    sim.add_argument("--days", type=simulated_days, default=120.0, help="(120)")
+    sim.add_argument("--interval", type=snapshot_interval, default=300, help="seconds (300)")
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.set_defaults(run=run_simulate)
     score = targets.add_parser("score", help="features + model for N assets at one grid time")
-    score.add_argument("--assets", type=positive_int, default=1000, help="(1000)")
+    score.add_argument("--assets", type=asset_count, default=1000, help="(1000)")
     score.add_argument("--json", action="store_true", help="print one JSON object")
     score.set_defaults(run=run_score)
     train = targets.add_parser("train", help="training time on the default plant")
-    train.add_argument("--assets", type=positive_int, default=40, help="(40)")
-    train.add_argument("--days", type=positive_float, default=120.0, help="(120)")
+    train.add_argument("--assets", type=asset_count, default=40, help="(40)")
+    train.add_argument("--days", type=simulated_days, default=120.0, help="(120)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.set_defaults(run=run_train)
     quality = targets.add_parser(
@@ -51,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "against the quality bar. About 2 minutes and a few GB per 120-day plant.",
     )
     _plant_arguments(quality)
-    quality.add_argument("--days", type=positive_float, default=120.0, help="(120)")
+    quality.add_argument("--days", type=simulated_days, default=120.0, help="(120)")
     quality.set_defaults(run=run_quality)
     history = targets.add_parser(
         "history",
@@ -72,8 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     history.set_defaults(run=run_history)
     api = targets.add_parser("api", help="API latency under concurrent clients")
-    api.add_argument("--assets", type=positive_int, default=200, help="(200)")
-    api.add_argument("--days", type=positive_int, default=30, help="days of risk scores (30)")
+    api.add_argument("--assets", type=asset_count, default=200, help="(200)")
+    api.add_argument("--days", type=whole_days, default=30, help="days of risk scores (30)")
     api.add_argument("--clients", type=positive_int, default=32, help="concurrent clients (32)")
     api.add_argument("--requests", type=positive_int, default=4000, help="(4000)")
     api.add_argument("--json", action="store_true", help="print one JSON object")
@@ -85,8 +96,8 @@ def _plant_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seeds", type=seed_list, default=seed_list("8-15"), help="e.g. 8-15 or 7,9 (8-15)"
     )
-    p.add_argument("--assets", type=positive_int, default=40, help="(40)")
-    p.add_argument("--interval", type=positive_int, default=300, help="seconds (300)")
+    p.add_argument("--assets", type=asset_count, default=40, help="(40)")
+    p.add_argument("--interval", type=snapshot_interval, default=300, help="seconds (300)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 

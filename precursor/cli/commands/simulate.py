@@ -14,8 +14,8 @@ from precursor.cli.commands.args import (
     SIM_MAX_DAYS,
     SIM_MAX_INTERVAL_S,
     Destination,
+    asset_count,
     positive_float,
-    positive_int,
     seed_number,
     simulated_days,
     snapshot_interval,
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "every recovering episode) is written beside the data.",
     )
     p.add_argument("--seed", type=seed_number, default=7, help="random seed (7)")
-    p.add_argument("--assets", type=positive_int, default=40, help="number of assets (40)")
+    p.add_argument("--assets", type=asset_count, default=40, help="number of assets (40)")
     p.add_argument(
         "--days",
         type=simulated_days,

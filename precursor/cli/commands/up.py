@@ -14,9 +14,9 @@ import psycopg
 from precursor.cli.commands.args import (
     SIM_MAX_DAYS,
     SIM_MAX_INTERVAL_S,
+    asset_count,
     port_number,
     positive_float,
-    positive_int,
     simulated_days,
     snapshot_interval,
 )
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run a simulated plant: backfill recent days, then live",
     )
-    p.add_argument("--demo-assets", type=positive_int, default=40, help="demo plant size (40)")
+    p.add_argument("--demo-assets", type=asset_count, default=40, help="demo plant size (40)")
     p.add_argument(
         "--demo-days",
         type=simulated_days,
