@@ -102,12 +102,14 @@ MAX_SEEDS = 1000
 
 
 def days_list(text: str) -> list[float]:
-    """Positive numbers of days, comma-separated (`60,90,120`), each once, in the order given."""
+    """Numbers of days (as simulated_days), comma-separated (`60,90,120`), each once, in the
+    order given."""
     try:
-        return list(dict.fromkeys(positive_float(part.strip()) for part in text.split(",")))
+        return list(dict.fromkeys(simulated_days(part.strip()) for part in text.split(",")))
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"days are positive numbers, comma-separated (e.g. 60,90,120): {text!r}"
+            f"days are positive numbers up to {SIM_MAX_DAYS}, comma-separated (e.g. 60,90,120): "
+            f"{text!r}"
         ) from None
 
 

@@ -9,7 +9,6 @@ import sys
 from precursor.cli.commands.args import (
     asset_count,
     days_list,
-    positive_float,
     positive_int,
     sample_count,
     seed_list,
@@ -79,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="days of history to train on, comma-separated (60,90,120)",
     )
     history.add_argument(
-        "--live-days", type=positive_float, default=7.0, help="days judged after the cut-off (7)"
+        "--live-days", type=simulated_days, default=7.0, help="days judged after the cut-off (7)"
     )
     history.set_defaults(run=run_history)
     api = targets.add_parser("api", help="API latency under concurrent clients")
