@@ -15,6 +15,10 @@ SIM_MAX_INTERVAL_S = 900
 MAX_ASSETS = 10_000
 BENCH_MAX_SAMPLES = 20_000_000
 MAX_TAGS_PER_MESSAGE = 1000
+# bench api: each client holds a connection (a file descriptor); each request is kept for its
+# latency percentiles.
+BENCH_MAX_CLIENTS = 1000
+BENCH_MAX_REQUESTS = 1_000_000
 
 
 def _whole(text: str, what: str) -> int:
@@ -45,11 +49,13 @@ def _at_most(limit: int, what: str) -> Callable[[str], int]:
 
 
 # A plant's assets (simulated, demo or benchmarked), a benchmark's samples, a snapshot's tags,
-# days of a benchmark's synthetic history.
+# days of a benchmark's synthetic history, an API benchmark's clients and requests.
 asset_count = _at_most(MAX_ASSETS, "assets")
 sample_count = _at_most(BENCH_MAX_SAMPLES, "samples")
 tags_per_message = _at_most(MAX_TAGS_PER_MESSAGE, "tags")
 whole_days = _at_most(SIM_MAX_DAYS, "days")
+client_count = _at_most(BENCH_MAX_CLIENTS, "clients")
+request_count = _at_most(BENCH_MAX_REQUESTS, "requests")
 
 
 def seed_number(text: str) -> int:

@@ -8,8 +8,9 @@ import sys
 
 from precursor.cli.commands.args import (
     asset_count,
+    client_count,
     days_list,
-    positive_int,
+    request_count,
     sample_count,
     seed_list,
     simulated_days,
@@ -84,8 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     api = targets.add_parser("api", help="API latency under concurrent clients")
     api.add_argument("--assets", type=asset_count, default=200, help="(200)")
     api.add_argument("--days", type=whole_days, default=30, help="days of risk scores (30)")
-    api.add_argument("--clients", type=positive_int, default=32, help="concurrent clients (32)")
-    api.add_argument("--requests", type=positive_int, default=4000, help="(4000)")
+    api.add_argument("--clients", type=client_count, default=32, help="concurrent clients (32)")
+    api.add_argument("--requests", type=request_count, default=4000, help="(4000)")
     api.add_argument("--json", action="store_true", help="print one JSON object")
     api.set_defaults(run=run_api)
 
