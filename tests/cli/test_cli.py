@@ -83,7 +83,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["bench", "train", "--days", "99999"], ["bench", "ingest", "--samples", "1e12"],
      ["bench", "ingest", "--tags-per-message", "5000"], ["bench", "api", "--days", "100000"],
      ["bench", "history", "--history", "60,1e9"], ["bench", "history", "--live-days", "1e6"],
-     ["bench", "api", "--clients", "100000"], ["bench", "api", "--requests", "10000000"]],
+     ["bench", "api", "--clients", "100000"], ["bench", "api", "--requests", "10000000"],
+     ["bench", "ingest", "--samples", "100000000"], ["up", "--demo-assets", "20000"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
