@@ -1,14 +1,24 @@
-"""Child-process plumbing: how a child's end is reported, and how its log stays bounded."""
+"""Child-process plumbing: how a child's end is reported, its log stays bounded, and a dead
+embedded server is restarted or reported."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from precursor.core.errors import RuntimeStartError
+from precursor.core.runtime import stack as stack_module
+from precursor.core.runtime.broker import EmbeddedBroker
 from precursor.core.runtime.processes import LOG_FILE_ENV, exit_text, open_log, stop_process
+from precursor.core.runtime.stack import Stack
+from precursor.core.settings import Settings
+from tests.helpers import wait_for
 
 
 def test_a_child_stopped_by_sigterm_reads_as_that_signal_not_as_a_negative_exit() -> None:
@@ -80,3 +90,25 @@ def test_a_service_started_by_up_rotates_its_log_while_it_runs(tmp_path: Path) -
     assert "printed after" not in older
     assert "line 000" not in current
     assert log.stat().st_size <= 2000 + 200  # one record past the limit at most
+
+
+def test_up_gives_up_on_a_broker_that_cannot_come_back_with_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stack_module.time, "sleep", lambda _: None)  # skip the back-off
+    stack = Stack(Settings(data_dir=tmp_path))
+    stack.broker = EmbeddedBroker(tmp_path / "logs").start()
+    port = stack.broker.port
+    try:
+        os.kill(stack.broker.pid, signal.SIGKILL)
+        wait_for(lambda: stack.broker.ended is not None, 10, "the broker to die")
+        with socket.socket() as squatter:  # someone else takes its port meanwhile
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            for _ in range(stack_module.MAX_RESTARTS):
+                stack.supervise()  # each attempt fails on the taken port and is logged
+            with pytest.raises(RuntimeStartError, match="embedded broker keeps failing"):
+                stack.supervise()
+    finally:
+        stack.broker.stop()

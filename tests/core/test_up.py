@@ -15,6 +15,7 @@ import psutil
 import psycopg
 import pytest
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from tests.helpers import wait_for
 
@@ -59,6 +60,32 @@ def _gone(procs: list[psutil.Process]) -> bool:
     return True
 
 
+def _send_samples(bootstrap: str, seconds: range, bad: bool = False) -> None:
+    """Two samples of CV-12 per second in `seconds`, and a message that is not JSON if `bad`."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for i in seconds:
+        value = {"asset_id": "CV-12", "ts": 1_772_000_000_000 + i * 1000,
+                 "signals": {"vibration_mm_s": 4.2, "bearing_temp_c": 71.5}}  # fmt: skip
+        producer.send("plant.control.signals", key=b"CV-12", value=orjson.dumps(value))
+    if bad:
+        producer.send("plant.control.signals", key=b"CV-12", value=b"not json")
+    producer.flush()
+    producer.close()
+
+
+def _stored(endpoints: dict) -> int:
+    """Samples in the database; -1 while it does not answer (it is being restarted)."""
+    try:
+        with psycopg.connect(endpoints["database_url"], connect_timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM signal_samples").fetchone()[0]
+    except psycopg.OperationalError:
+        return -1
+
+
+def _child(up: subprocess.Popen, marker: str) -> psutil.Process:
+    return next(p for p in _tree(up.pid) if marker in " ".join(p.cmdline()))
+
+
 def _stop(proc: subprocess.Popen, sig: int) -> float:
     started = time.monotonic()
     proc.send_signal(sig)
@@ -78,20 +105,8 @@ def test_up_takes_outside_messages_and_stops_cleanly_then_reuses_its_data(tmp_pa
         for part in ("postgres", "tansu", "ingest", "score", "serve"):
             assert part in names, part
 
-        producer = KafkaProducer(bootstrap_servers=endpoints["kafka_bootstrap"], acks="all")
-        for i in range(100):
-            value = {"asset_id": "CV-12", "ts": 1_772_000_000_000 + i * 1000,
-                     "signals": {"vibration_mm_s": 4.2, "bearing_temp_c": 71.5}}  # fmt: skip
-            producer.send("plant.control.signals", key=b"CV-12", value=orjson.dumps(value))
-        producer.send("plant.control.signals", key=b"CV-12", value=b"not json")
-        producer.flush()
-        producer.close()
-
-        def stored() -> int:
-            with psycopg.connect(endpoints["database_url"]) as conn:
-                return conn.execute("SELECT count(*) FROM signal_samples").fetchone()[0]
-
-        wait_for(lambda: stored() == 200, 60, "outside samples")
+        _send_samples(endpoints["kafka_bootstrap"], range(100), bad=True)
+        wait_for(lambda: _stored(endpoints) == 200, 60, "outside samples")
         elapsed = _stop(up, signal.SIGINT)
     finally:
         if up.poll() is None:
@@ -116,6 +131,52 @@ def test_up_takes_outside_messages_and_stops_cleanly_then_reuses_its_data(tmp_pa
             again.kill()
     assert again.returncode == 0
     wait_for(lambda: _gone(children), 10, "children to exit")
+
+
+def test_up_brings_back_a_killed_database_and_broker_and_data_keeps_flowing(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "stack"
+    up = _start_up(data_dir)
+    try:
+        endpoints = _wait_endpoints(data_dir, up)
+        _send_samples(endpoints["kafka_bootstrap"], range(50))
+        wait_for(lambda: _stored(endpoints) == 100, 60, "samples before the kills")
+
+        _child(up, "postgres -D").kill()  # the postmaster, as the OOM killer would
+        # Back on the same port with its data, before ingest (which only retries) gives up.
+        wait_for(lambda: _stored(endpoints) == 100, 60, "the database to come back")
+        _send_samples(endpoints["kafka_bootstrap"], range(50, 100))
+        wait_for(lambda: _stored(endpoints) == 200, 60, "samples after the database restart")
+
+        _child(up, "tansu").kill()
+        # The broker's memory storage comes back empty: its topics must be created again and
+        # ingest must rejoin, or these samples never arrive.
+        time.sleep(3)
+        wait_for(
+            lambda: _sent_after_restart(endpoints["kafka_bootstrap"], range(100, 150)),
+            60,
+            "the broker to come back",
+        )
+        wait_for(lambda: _stored(endpoints) == 300, 60, "samples after the broker restart")
+        children = _tree(up.pid)
+        assert _stop(up, signal.SIGINT) < 30
+    finally:
+        if up.poll() is None:
+            up.kill()
+    out = up.stdout.read()
+    assert up.returncode == 0, out
+    assert "embedded PostgreSQL ended with signal SIGKILL; restarting" in out
+    assert "embedded broker ended with signal SIGKILL; restarting" in out
+    wait_for(lambda: _gone(children), 10, "children to exit")
+
+
+def _sent_after_restart(bootstrap: str, seconds: range) -> bool:
+    try:
+        _send_samples(bootstrap, seconds)
+    except KafkaError:
+        return False
+    return True
 
 
 def test_up_killed_outright_leaves_no_orphans(tmp_path: Path) -> None:

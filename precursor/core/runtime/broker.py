@@ -8,6 +8,7 @@ from pathlib import Path
 
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import (
+    OwnedServer,
     die_with_parent,
     free_port,
     open_log,
@@ -29,7 +30,7 @@ def broker_binary() -> str:
         raise RuntimeStartError(f"Tansu broker binary missing: {exc}") from None
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(OwnedServer):
     """A memory-storage Tansu broker on a loopback port; messages vanish when it stops."""
 
     def __init__(self, log_dir: Path, port: int | None = None, start_timeout: float = 30.0):
@@ -42,11 +43,6 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         """The bootstrap address clients use."""
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The broker's pid while we run it."""
-        return self._proc.pid if self._proc and self._proc.poll() is None else None
 
     def start(self) -> EmbeddedBroker:
         """Start the broker and wait until its port accepts connections."""

@@ -14,6 +14,7 @@ import psycopg
 
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import (
+    OwnedServer,
     die_with_parent,
     free_port,
     open_log,
@@ -40,7 +41,7 @@ def _bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(OwnedServer):
     """A PostgreSQL server whose data lives under `base_dir` and whose lifetime is ours."""
 
     def __init__(self, base_dir: Path, port: int | None = None, start_timeout: float = 60.0):
@@ -60,11 +61,6 @@ class EmbeddedPostgres:
     def url_for(self, database: str) -> str:
         """Connection URL of any database on this server."""
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
-
-    @property
-    def pid(self) -> int | None:
-        """The postmaster's pid while we run it."""
-        return self._proc.pid if self._proc and self._proc.poll() is None else None
 
     def start(self) -> EmbeddedPostgres:
         """Initialise on first use, start, wait until it accepts connections, create the DB."""

@@ -79,6 +79,25 @@ class ServiceLogHandler(logging.handlers.RotatingFileHandler):
                 os.dup2(self.stream.fileno(), fd)
 
 
+class OwnedServer:
+    """A server process we start and stop ourselves (embedded PostgreSQL, the broker)."""
+
+    _proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's pid while we run it."""
+        return self._proc.pid if self._proc and self._proc.poll() is None else None
+
+    @property
+    def ended(self) -> str | None:
+        """None while the server runs; otherwise how it ended, for people."""
+        if self._proc is None:
+            return "not running"
+        code = self._proc.poll()
+        return None if code is None else exit_text(code)
+
+
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll `check` until it is true or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout

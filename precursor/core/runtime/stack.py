@@ -56,6 +56,7 @@ class Stack:
         self.data_dir = settings.data_dir.resolve()
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
+        self.infrastructure_restarts: dict[str, int] = {}
         self.services: list[Service] = []
         self.resolved: Settings = settings
 
@@ -131,6 +132,7 @@ class Stack:
 
     def supervise(self) -> None:
         """Restart a child that died on its own (with a limit), so one crash is not an outage."""
+        self._revive_infrastructure()
         for service in self.services:
             proc = service.proc
             if proc is None or proc.poll() is None:
@@ -160,6 +162,40 @@ class Stack:
             )
             time.sleep(min(2**service.restarts, 10))
             self.start_service(service)
+
+    def _revive_infrastructure(self) -> None:
+        """Restart an embedded database or broker that died (killed, out of memory...) on its own
+        port, so the services, which retry their connections, carry on without a restart of
+        their own. The database keeps its data; the broker's memory storage starts empty, so
+        its topics are created again (messages not yet consumed are lost, as on any stop)."""
+        parts = (
+            ("embedded PostgreSQL", self.postgres, None),
+            ("embedded broker", self.broker, lambda: ensure_topics(self.resolved)),
+        )
+        for name, part, then in parts:
+            if part is None or part.ended is None:
+                continue
+            count = self.infrastructure_restarts.get(name, 0) + 1
+            if count > MAX_RESTARTS:
+                raise RuntimeStartError(f"{name} keeps failing ({part.ended}); see {part.log_path}")
+            self.infrastructure_restarts[name] = count
+            logger.warning(
+                "%s ended with %s; restarting it on port %s (%d/%d)",
+                name,
+                part.ended,
+                part.port,
+                count,
+                MAX_RESTARTS,
+            )
+            time.sleep(min(2**count, 10))  # the services' back-off
+            try:
+                part.start()
+                if then is not None:
+                    then()
+            except Exception as exc:  # any failure: tried again on the next tick, then fatal
+                logger.warning("%s did not come back: %s", name, exc)
+            else:
+                logger.info("%s is back on port %s", name, part.port)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Services first (they finish their batches), then broker and database."""
