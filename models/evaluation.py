@@ -100,25 +100,13 @@ def evaluate(
     `shift_h`: the shift length alerts per shift are counted over."""
     horizon_s = horizon.total_seconds()
     window = incidents.filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
-    by_asset: dict[str, list[Alert]] = {}
-    for a in alerts:
-        by_asset.setdefault(a.asset_id, []).append(a)
-    leads, precursor_warned, precursor_total, available = [], 0, 0, []
+    per_incident = incident_leads(alerts, window, horizon)
     has_truth = "precursor" in window.columns
-    for row in window.iter_rows(named=True):
-        ts = row["ts"]
-        best = None
-        for a in by_asset.get(row["asset_id"], []):
-            if _covers(a, ts, horizon):
-                lead = (ts - a.opened_at).total_seconds() / 3600
-                best = lead if best is None else max(best, lead)
-        leads.append(best)
-        if has_truth and row["precursor"]:
-            precursor_total += 1
-            precursor_warned += best is not None and best >= 1.0
-            if row.get("onset") is not None:
-                available.append((ts - row["onset"]).total_seconds() / 3600)
-    warned = [lead for lead in leads if lead is not None and lead >= 1.0]
+    warned = [r["lead_h"] for r in per_incident if r["warned_1h"]]
+    with_precursor = [r for r in per_incident if r["precursor"]]
+    precursor_total = len(with_precursor)
+    precursor_warned = sum(r["warned_1h"] for r in with_precursor)
+    available = [r["available_lead_h"] for r in with_precursor if r["available_lead_h"] is not None]
     opened = [a for a in alerts if start <= a.opened_at <= end]
     inc_times = _times_by_asset(incidents)
     false_alerts = [
@@ -166,7 +154,41 @@ def evaluate(
         )
     else:
         out["pr_auc"] = None
+    out["per_incident"] = per_incident
     return out
+
+
+def incident_leads(alerts: list[Alert], window: pl.DataFrame, horizon: timedelta) -> list[dict]:
+    """Each incident of `window` (asset_id, ts[, source, ref, precursor, onset]) with the earliest
+    alert that warned of it, if any, and its lead in hours: the backtest's table per incident,
+    so that a reliability engineer can see which stops were missed and how early the rest came.
+    Times are RFC 3339 strings, ready for JSON."""
+    by_asset: dict[str, list[Alert]] = {}
+    for a in alerts:
+        by_asset.setdefault(a.asset_id, []).append(a)
+    rows = []
+    for row in window.sort("ts", "asset_id").iter_rows(named=True):
+        ts = row["ts"]
+        covering = [a for a in by_asset.get(row["asset_id"], []) if _covers(a, ts, horizon)]
+        first = min(covering, key=lambda a: a.opened_at, default=None)
+        lead = None if first is None else (ts - first.opened_at).total_seconds() / 3600
+        onset = row.get("onset")
+        rows.append(
+            {
+                "asset_id": row["asset_id"],
+                "ts": ts.isoformat(),
+                "source": row.get("source"),
+                "ref": row.get("ref"),
+                "precursor": row.get("precursor"),  # None when no ground truth says
+                "precursor_onset": onset.isoformat() if onset is not None else None,
+                "available_lead_h": (ts - onset).total_seconds() / 3600 if onset else None,
+                "alert_id": first.alert_id if first else None,
+                "alert_opened_at": first.opened_at.isoformat() if first else None,
+                "lead_h": lead,
+                "warned_1h": lead is not None and lead >= 1.0,
+            }
+        )
+    return rows
 
 
 LADDER_STEP = 1.05  # above the top quantile, candidate thresholds 5 % apart

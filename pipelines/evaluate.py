@@ -29,9 +29,15 @@ KEYS = (
 
 
 def window_metrics(
-    ds: Dataset, scored_rows: pl.DataFrame, threshold: float, policy: Policy, which: str = "test"
+    ds: Dataset,
+    scored_rows: pl.DataFrame,
+    threshold: float,
+    policy: Policy,
+    which: str = "test",
+    per_incident: bool = False,
 ) -> dict:
-    """Replay the alert machine over a window's scores and measure it per incident."""
+    """Replay the alert machine over a window's scores and measure it per incident (with
+    `per_incident`, also the table of every incident, its alert and its lead)."""
     w = ds.windows
     a, b = (w.test_start, w.test_end) if which == "test" else (w.valid_start, w.valid_end)
     alerts = replay_alerts(scored_rows, threshold, policy)
@@ -46,7 +52,10 @@ def window_metrics(
         maintenance=ds.planned_maintenance(),
         shift_h=policy.shift_h,
     )
-    return {k: m.get(k) for k in KEYS} | {"threshold": threshold}
+    out = {k: m.get(k) for k in KEYS} | {"threshold": threshold}
+    if per_incident:
+        out["per_incident"] = m["per_incident"]
+    return out
 
 
 def choose(ds: Dataset, valid_scored: pl.DataFrame, policy: Policy, budget: float) -> float:

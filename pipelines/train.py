@@ -102,7 +102,7 @@ def fit_and_evaluate(ds: Dataset, policy: Policy, budget: float, quiet: bool = F
     }
     valid_m = window_metrics(ds, valid_scored, model.threshold, policy, which="valid")
     test_scored = scored(ds, x_test, model.predict(x_test))
-    test_m = window_metrics(ds, test_scored, model.threshold, policy)
+    test_m = window_metrics(ds, test_scored, model.threshold, policy, per_incident=True)
     base = baselines(ds, x_train, x_valid, x_test, policy, budget, test_scored)
     return Fitted(model, test_m, valid_m, base, x_train, x_valid, x_test)
 
@@ -144,7 +144,7 @@ def run_train(
         _log_metrics("test", test_m)
         _log_metrics("valid", fitted.valid)
         log_baselines("baseline", fitted.baselines)
-        _log_artifacts(model, x_test, ds, fitted.baselines)
+        _log_artifacts(model, x_test, ds, {"model": test_m, "baselines": fitted.baselines})
         version = registry.log_risk_model(model, x_test)
         result.update(model_version=version, run_id=run.info.run_id)
 
@@ -207,7 +207,7 @@ def _importance_csv(features: list[str], gains: np.ndarray, path: Path) -> None:
     path.write_text("feature,gain\n" + "".join(f"{features[i]},{gains[i]:.3f}\n" for i in order))
 
 
-def _log_artifacts(model, x_test, ds: Dataset, base: dict) -> None:
+def _log_artifacts(model, x_test, ds: Dataset, backtest: dict) -> None:
     labels = x_test.get_column("label").to_numpy()
     probs = model.predict(x_test)
     gains = model.booster.feature_importance("gain")
@@ -221,5 +221,6 @@ def _log_artifacts(model, x_test, ds: Dataset, base: dict) -> None:
         plots.importance(model.features, gains, d / "feature_importance.png")
         fast_gains = model.fast.booster.feature_importance("gain")
         _importance_csv(model.fast.features, fast_gains, d / "fast_feature_importance.csv")
-        (d / "backtest.json").write_text(json.dumps({"baselines": base}, indent=1, default=str))
+        # The test window's table: the model (with every incident and its lead) and baselines.
+        (d / "backtest.json").write_text(json.dumps(backtest, indent=1, default=str))
         mlflow.log_artifacts(str(d))

@@ -1,11 +1,12 @@
-"""The backtest's terminal table: one metric a line, recalls with their 95 % interval."""
+"""The backtest's terminal tables: one metric a line, recalls with their 95 % interval; one
+incident a line with its alert and lead."""
 
 from __future__ import annotations
 
 import pytest
 
 from models.evaluation import recall_interval
-from precursor.cli.commands.model import print_table
+from precursor.cli.commands.model import print_incidents, print_table
 
 
 def test_table_shows_recalls_with_their_interval_and_dashes_for_what_is_unknown(
@@ -30,3 +31,30 @@ def test_table_shows_recalls_with_their_interval_and_dashes_for_what_is_unknown(
     assert cells["with a precursor"] == ["1.00 (0.61-1.00)", "-"]
     assert cells["median lead (h)"] == ["5.2", "-"]
     assert cells["PR-AUC (rows)"] == ["-", "-"]
+
+
+def test_incident_list_shows_onset_alert_and_lead_and_marks_what_came_too_late(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = {"source": "dispatch", "ref": "x", "available_lead_h": None, "alert_id": None}
+    rows = [
+        {**common, "asset_id": "CV-01", "ts": "2026-04-05T12:00:00+00:00", "precursor": True,
+         "precursor_onset": "2026-04-05T03:36:00+00:00", "alert_id": "a",
+         "alert_opened_at": "2026-04-05T08:42:00+00:00", "lead_h": 3.3, "warned_1h": True},
+        {**common, "asset_id": "CR-02", "ts": "2026-04-06T01:15:00+00:00", "precursor": False,
+         "precursor_onset": None, "alert_opened_at": "2026-04-06T00:45:00+00:00",
+         "lead_h": 0.5, "warned_1h": False},
+        {**common, "asset_id": "PU-03", "ts": "2026-04-07T09:00:00+00:00", "precursor": None,
+         "source": "hse", "precursor_onset": None, "alert_opened_at": None, "lead_h": None,
+         "warned_1h": False},
+    ]  # fmt: skip
+    print_incidents(rows)
+    head, *lines = capsys.readouterr().out.splitlines()
+    assert head.split()[:2] == ["incident", "(UTC)"]
+    assert lines[0].split() == [
+        "2026-04-05", "12:00", "CV-01", "dispatch", "2026-04-05", "03:36", "2026-04-05", "08:42",
+        "3.3",
+    ]  # fmt: skip
+    assert lines[1].split()[-4:] == ["00:45", "0.5", "(<1", "h)"]
+    assert "none" in lines[1].split()
+    assert lines[2].split()[2:] == ["PU-03", "hse", "?", "-", "-"]

@@ -47,6 +47,42 @@ def test_leads_precursor_recall_and_available_lead_from_the_ground_truth() -> No
     assert m["recall_at_1h_precursor_ci95"] == pytest.approx([0.0945, 0.9055], abs=1e-4)
 
 
+def test_the_table_per_incident_names_the_earliest_alert_and_each_lead() -> None:
+    rows = pl.DataFrame(
+        {
+            "asset_id": ["B", "A", "A", "C"],
+            "ts": [T0 + 20 * H, T0 + 10 * H, T0 + 40 * H, T0 + 30 * H],
+            "source": ["dispatch", "dispatch", "hse", "dispatch"],
+            "ref": ["b1", "a1", "a2", "c1"],
+        }
+    )
+    incidents = with_truth(rows, {"a1": "2026-03-01T02:00:00Z", "b1": None})
+    alerts = [
+        replace(_alert("A", T0 + 6 * H), alert_id="late"),
+        replace(_alert("A", T0 + 4 * H), alert_id="early", closed_at=T0 + 12 * H),
+        replace(_alert("B", T0 + 19.5 * H), alert_id="short"),
+    ]
+    m = evaluate(alerts, incidents, T0, T0 + 48 * H, 3, timedelta(hours=24))
+    table = {r["ref"]: r for r in m["per_incident"]}
+    assert [r["ref"] for r in m["per_incident"]] == ["a1", "b1", "c1", "a2"]  # in time order
+    # a1: both of A's alerts were open; the earlier one counts, 6 h ahead of 8 h possible.
+    assert table["a1"]["alert_id"] == "early" and table["a1"]["lead_h"] == pytest.approx(6.0)
+    assert table["a1"]["precursor_onset"] == "2026-03-01T02:00:00+00:00"
+    assert table["a1"]["available_lead_h"] == pytest.approx(8.0)
+    assert table["a1"]["warned_1h"] and table["a1"]["ts"] == "2026-03-01T10:00:00+00:00"
+    # b1: warned, but 30 min ahead is not in time; no precursor per the ground truth.
+    assert table["b1"]["lead_h"] == pytest.approx(0.5) and not table["b1"]["warned_1h"]
+    assert table["b1"]["precursor"] is False and table["b1"]["precursor_onset"] is None
+    # a2: the still-open later alert covers it (34 h); c1: no alert, and no ground truth.
+    assert table["a2"]["alert_id"] == "late" and table["a2"]["lead_h"] == pytest.approx(34.0)
+    assert table["c1"]["alert_id"] is None and table["c1"]["lead_h"] is None
+    assert table["c1"]["precursor"] is None and table["c1"]["source"] == "dispatch"
+    # The summary figures are the table's.
+    warned = sorted(r["lead_h"] for r in m["per_incident"] if r["warned_1h"])
+    assert warned == pytest.approx([6.0, 34.0])
+    assert m["median_lead_h"] == pytest.approx(20.0) and m["recall_at_1h"] == 0.5
+
+
 def test_an_alert_still_open_warns_of_an_incident_beyond_the_horizon() -> None:
     # Open since T0 and never closed: the risk stayed high, so an incident 30 h later came
     # while it was open. It is neither missed nor a false alert.

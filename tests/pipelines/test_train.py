@@ -46,6 +46,13 @@ def test_train_backtest_and_the_in_memory_evaluation_agree(settings, tmp_path) -
     backtested = run_backtest(settings, version=None, truth=truth, quiet=True)
     assert backtested["model_version"] == "1"
     _same(trained, backtested, KEYS)
+    # Both list every test incident with its alert and lead, and agree on each one.
+    table = backtested["per_incident"]
+    assert len(table) == backtested["incidents"] == len(trained["per_incident"])
+    assert sum(r["warned_1h"] for r in table) == round(backtested["recall_at_1h"] * len(table))
+    assert sum(bool(r["precursor"]) for r in table) == backtested["incidents_with_precursor"]
+    for mine, theirs in zip(trained["per_incident"], table, strict=True):
+        _same(mine, theirs, mine.keys())
 
     plant = evaluate_plant(SEED, ASSETS, DAYS, 300, settings, quiet=True)
     _same(trained, plant, PLANT_KEYS)

@@ -63,7 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--model-version", default=None, help="registered version (default champion)")
     b.add_argument("--truth", type=Path, default=None, help="simulator ground truth, as for train")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument(
+        "--incidents",
+        action="store_true",
+        help="also list every incident of the test window with its alert and lead",
+    )
+    b.add_argument("--json", action="store_true", help="print one JSON object (with the list)")
     b.set_defaults(run=run_backtest)
 
 
@@ -116,7 +121,32 @@ def run_backtest(args: argparse.Namespace) -> int:
         f"{result['window']['test_start'][:16]} .. {result['window']['test_end'][:16]}"
     )
     print_table(result)
+    if args.incidents:
+        print()
+        print_incidents(result["per_incident"])
     return 0
+
+
+def print_incidents(rows: list[dict]) -> None:
+    """One line per incident: when, where, its precursor's onset (ground truth, when known),
+    the alert that warned of it first and how many hours ahead."""
+    print(
+        f"{'incident (UTC)':17s} {'asset':10s} {'source':9s} {'precursor from':17s} "
+        f"{'alert opened':17s} {'lead (h)':>8s}"
+    )
+    for r in rows:
+        precursor = {True: _minute(r["precursor_onset"]), False: "none", None: "?"}[r["precursor"]]
+        lead = "-" if r["lead_h"] is None else f"{r['lead_h']:.1f}"
+        if r["lead_h"] is not None and not r["warned_1h"]:
+            lead += " (<1 h)"
+        print(
+            f"{_minute(r['ts']):17s} {r['asset_id']:10s} {r['source'] or '-':9s} {precursor:17s} "
+            f"{_minute(r['alert_opened_at']):17s} {lead:>8s}"
+        )
+
+
+def _minute(iso: str | None) -> str:
+    return "-" if iso is None else iso[:16].replace("T", " ")
 
 
 # Under each baseline: the model at that baseline's false-alert rate on the test window.
