@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         default="5,10,20", description="L x C where medium/high/critical start"
     )
     score_interval_s: float = Field(default=10.0, gt=0, description="scorer loop period")
+    score_scale_out: bool = Field(
+        default=False,
+        description="share the assets with the other scorers that set it, through a Kafka "
+        "consumer group on the signals topic (run one `precursor score` per host)",
+    )
     plant_timezone: str = Field(default="UTC", description="IANA time zone of the shift clock")
     shifts: str = Field(
         default=DEFAULT_SHIFTS, description="shift names and local start times, name=HH:MM,..."

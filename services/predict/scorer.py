@@ -38,6 +38,7 @@ from services.predict.frames import load_frames
 from services.predict.policy import policy_from
 from services.predict.registry_sync import sync_registry
 from services.predict.rollups import refresh_rollups
+from services.predict.share import AssetShare
 from services.register.store import feed_alert
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ class ScoredBatch:
 class Scorer:
     """Holds the champion, the alert policy and the drift window between cycles."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, share: AssetShare | None = None):
         self.settings = settings
+        self.share = share  # None: this scorer scores every asset
         self.policy = policy_from(settings)
         self.model: RiskModel | None = None
         self.version: str | None = None
@@ -119,23 +121,42 @@ class Scorer:
         conn.commit()
         if not self.refresh_model(conn):
             return 0
+        mine = self._my_assets(conn)
+        if mine is not None and not mine:
+            return 0  # no assets assigned to this scorer (yet)
         latest = conn.execute("SELECT max(bucket) FROM signal_rollup_15m").fetchone()[0]
         if latest is None:
             return 0
         t_end = latest  # the newest bucket may still fill: features at t use buckets before t
-        done = conn.execute(
-            "SELECT max(ts) FROM risk_scores WHERE model_version = %s", (self.version,)
-        ).fetchone()[0]
+        if mine is None:
+            done = conn.execute(
+                "SELECT max(ts) FROM risk_scores WHERE model_version = %s", (self.version,)
+            ).fetchone()[0]
+        else:  # scorers sharing the plant each go at their own pace
+            done = conn.execute(
+                "SELECT max(ts) FROM risk_scores WHERE model_version = %s AND asset_id = ANY(%s)",
+                (self.version, mine),
+            ).fetchone()[0]
         t_start = (done + GRID) if done is not None else t_end - CATCH_UP
         if t_start > t_end:
             return 0
         t_end = min(t_end, t_start + GRID * (MAX_STEPS_PER_CYCLE - 1))
         return self.score_span(conn, t_start, t_end)
 
+    def _my_assets(self, conn: psycopg.Connection) -> list[str] | None:
+        """The assets this scorer owns under the group's current assignment; None: all."""
+        if self.share is None:
+            return None
+        self.share.refresh()
+        ids = [r[0] for r in conn.execute("SELECT asset_id FROM assets").fetchall()]
+        return [a for a in ids if self.share.owns(a)]
+
     def score_span(self, conn: psycopg.Connection, t_start: datetime, t_end: datetime) -> int:
         """Score grid times t_start..t_end (inclusive) in time order, then advance alerts."""
         frames = load_frames(conn, t_start, t_end)
         assets = frames.assets.get_column("asset_id").to_list()
+        if self.share is not None:
+            assets = [a for a in assets if self.share.owns(a)]
         grid = scoring_grid(assets, t_start, t_end, frames.dispatch)
         if grid.is_empty():
             return 0
@@ -271,6 +292,8 @@ def run_scorer(
     while not stop.is_set():
         started = time.perf_counter()
         try:
+            if settings.score_scale_out and scorer.share is None:
+                scorer.share = AssetShare(settings)
             if pool is None:
                 pool = open_pool(settings, max_size=2)
             with pool.connection() as conn:
@@ -284,7 +307,11 @@ def run_scorer(
                 continue  # more backlog may wait
         except (DatabaseUnavailable, psycopg.OperationalError) as exc:
             logger.warning("scorer: database unavailable (%s); retrying", exc)
+        except BrokerUnavailable as exc:  # only with scale-out: the group needs the broker
+            logger.warning("scorer: %s; retrying", exc)
         stop.wait(settings.score_interval_s)
     if pool is not None:
         pool.close()
+    if scorer.share is not None:
+        scorer.share.close()
     return 0

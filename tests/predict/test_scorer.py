@@ -7,10 +7,13 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from precursor.core.kafka import ensure_topics
 from precursor.core.metrics import FEATURE_PSI
 from precursor.core.settings import Settings
 from services.predict.scorer import Scorer
+from services.predict.share import AssetShare
 from tests.conftest import drop_database, fresh_database
+from tests.helpers import wait_for
 from tests.models.plant import register_champion, seed_database
 
 pytestmark = pytest.mark.slow
@@ -119,3 +122,61 @@ def test_contributions_name_signals_that_exist(plant) -> None:
     assert all(n in tags or ":" in n or n == "hse_incidents" for n in names)
     assert not any(n.startswith("context:") and "_max" in n for n in names)
     assert np.isfinite([c["contribution"] for c in contrib]).all()
+
+
+def _score_until_done(scorers: list[Scorer], conn: psycopg.Connection) -> list[int]:
+    written = [0] * len(scorers)
+    while True:
+        step = [s.cycle(conn) for s in scorers]
+        if not any(step):
+            return written
+        written = [w + n for w, n in zip(written, step, strict=True)]
+
+
+def _split(shares: list[AssetShare], parts: int) -> bool:
+    for share in shares:
+        share.refresh(100)
+    return all(s.owned for s in shares) and sum(len(s.owned) for s in shares) == parts
+
+
+def test_scale_out_scorers_split_the_assets_and_write_what_one_scorer_writes(
+    plant, broker, tmp_path
+) -> None:
+    settings, url = plant
+    scores = "SELECT asset_id, ts, probability, rating FROM risk_scores"
+    with psycopg.connect(url) as conn:
+        _score_until_done([Scorer(settings)], conn)  # a no-op when an earlier test scored
+        expected = set(conn.execute(scores).fetchall())
+        assets = [r[0] for r in conn.execute("SELECT asset_id FROM assets")]
+        conn.execute("DELETE FROM risk_scores")
+        conn.commit()
+    shared = settings.model_copy(
+        update={
+            "kafka_bootstrap": broker.bootstrap,
+            "topic_signals": f"scale-out-{tmp_path.name}",  # its own topic: a fresh group
+            "score_scale_out": True,
+        }
+    )
+    ensure_topics(shared, [shared.topic_signals])
+    shares = [AssetShare(shared), AssetShare(shared)]
+    try:
+        wait_for(lambda: _split(shares, shared.partitions), 90, "two scorers to split")
+        assert not shares[0].owned & shares[1].owned
+        assert all(sum(s.owns(a) for s in shares) == 1 for a in assets)  # one owner each
+        mine = [sum(s.owns(a) for a in assets) for s in shares]
+        scorers = [Scorer(shared, share) for share in shares]
+        with psycopg.connect(url) as conn:
+            written = _score_until_done(scorers, conn)
+            got = set(conn.execute(scores).fetchall())
+        assert got == expected  # together, exactly what one scorer writes
+        per_time = len({t for _, t, _, _ in expected})
+        for n, owned in zip(written, mine, strict=True):
+            assert n <= owned * per_time  # each scored its own assets only
+        assert sum(written) == len(expected)
+
+        shares[1].close()  # a scorer leaves: the other takes all its assets
+        wait_for(lambda: _split(shares[:1], shared.partitions), 90, "the survivor to take all")
+        assert all(shares[0].owns(a) for a in assets)
+    finally:
+        for share in shares:
+            share.close()

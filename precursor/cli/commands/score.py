@@ -14,6 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "every asset in service at each new 15-min grid time with the champion "
         "model, write risk_scores, run the alert state machine, publish alerts.",
     )
+    p.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="share the assets with other scorers started with it, by the Kafka partition of "
+        "each asset (PRECURSOR_SCORE_SCALE_OUT)",
+    )
     p.set_defaults(run=run)
 
 
@@ -22,4 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from precursor.core import endpoints
     from services.predict.scorer import run_scorer
 
-    return run_scorer(endpoints.resolve(args.settings))
+    settings = endpoints.resolve(args.settings)
+    if args.scale_out:
+        settings = settings.model_copy(update={"score_scale_out": True})
+    return run_scorer(settings)
