@@ -147,7 +147,6 @@ class Scorer:
         """The assets this scorer owns under the group's current assignment; None: all."""
         if self.share is None:
             return None
-        self.share.refresh()
         ids = [r[0] for r in conn.execute("SELECT asset_id FROM assets").fetchall()]
         return [a for a in ids if self.share.owns(a)]
 

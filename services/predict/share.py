@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 from functools import lru_cache
 
 from kafka import ConsumerRebalanceListener, TopicPartition
+from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from precursor.core.kafka import make_consumer
@@ -14,9 +16,7 @@ from precursor.core.settings import Settings
 logger = logging.getLogger(__name__)
 
 GROUP = "precursor-scorer"
-# A scoring cycle over a long backlog can take minutes without a poll; the group must not
-# drop the member for it (heartbeats run on the client's own thread meanwhile).
-MAX_POLL_INTERVAL_MS = 30 * 60 * 1000
+POLL_MS = 500  # the membership thread's poll; the partitions stay paused, so it only waits
 
 
 @lru_cache(maxsize=100_000)
@@ -29,24 +29,36 @@ def partition_of(asset_id: str, partitions: int) -> int:
 class AssetShare(ConsumerRebalanceListener):
     """Membership of the scorers' consumer group on the signals topic. The group's assignment
     of partitions decides which assets this scorer owns; the partitions stay paused, so no
-    message is ever fetched: ingest's own groups consume them. Scorers that join or leave move
-    assets between them the way ingest's consumers move partitions."""
+    message is ever fetched (ingest's own groups consume them). Scorers that join or leave move
+    assets between them the way ingest's consumers move partitions.
+
+    A thread of its own polls the group: a join takes several round trips that every member
+    must answer promptly, which a poll once per scoring cycle does not (the group then
+    rebalances forever). The scorer only reads `owned`, which the thread replaces whole."""
 
     def __init__(self, settings: Settings):
         self.topic = settings.topics.signals
         self.owned: frozenset[int] = frozenset()
         self.partitions = 0
-        self.generation = 0  # counts assignments, so the scorer can tell a rebalance happened
-        self._consumer = make_consumer(
-            settings,
-            GROUP,
-            client_id=f"{GROUP}-member",
-            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
-        )
+        self._consumer = make_consumer(settings, GROUP, client_id=f"{GROUP}-member")
         self._consumer.subscribe([self.topic], listener=self)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scorer-share", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._consumer.poll(timeout_ms=POLL_MS, max_records=1)
+                except KafkaError as exc:  # the client reconnects by itself; keep polling
+                    logger.warning("scorer share: %s", exc)
+                    self._stop.wait(1.0)
+        finally:
+            self._consumer.close(autocommit=False)  # leave, so the others take over at once
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Stop scoring everything until the new assignment arrives."""
+        """Score nothing until the new assignment arrives."""
         self.owned = frozenset()
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -55,7 +67,6 @@ class AssetShare(ConsumerRebalanceListener):
             self._consumer.pause(*assigned)
         self.partitions = len(self._consumer.partitions_for_topic(self.topic) or ())
         self.owned = frozenset(tp.partition for tp in assigned)
-        self.generation += 1
         logger.info(
             "scorer share: partitions %s of %d of %s",
             sorted(self.owned),
@@ -63,14 +74,12 @@ class AssetShare(ConsumerRebalanceListener):
             self.topic,
         )
 
-    def refresh(self, timeout_ms: int = 0) -> None:
-        """Keep the membership alive and apply any rebalance (call every cycle)."""
-        self._consumer.poll(timeout_ms=timeout_ms, max_records=1)
-
     def owns(self, asset_id: str) -> bool:
         """Whether this scorer scores the asset under the current assignment."""
-        return bool(self.partitions) and partition_of(asset_id, self.partitions) in self.owned
+        owned, partitions = self.owned, self.partitions
+        return bool(partitions) and partition_of(asset_id, partitions) in owned
 
-    def close(self) -> None:
-        """Leave the group, so the others take this scorer's assets at once."""
-        self._consumer.close(autocommit=False)
+    def close(self, timeout: float = 30.0) -> None:
+        """Leave the group and stop the thread."""
+        self._stop.set()
+        self._thread.join(timeout)

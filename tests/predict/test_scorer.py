@@ -134,8 +134,6 @@ def _score_until_done(scorers: list[Scorer], conn: psycopg.Connection) -> list[i
 
 
 def _split(shares: list[AssetShare], parts: int) -> bool:
-    for share in shares:
-        share.refresh(100)
     return all(s.owned for s in shares) and sum(len(s.owned) for s in shares) == parts
 
 
