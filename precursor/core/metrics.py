@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from precursor.core.settings import Settings
+from precursor.core.signals import stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ def start_service(
     flag (the loop then finishes its work and exits cleanly), and /metrics is served."""
     stop = stop or threading.Event()
     if handle_signals:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        stop_on_signals(stop)
     if metrics:
         serve_metrics(settings.metrics_port, settings.metrics_host)
     return stop

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from precursor.cli.commands.args import (
     snapshot_interval,
     timestamp,
 )
+from precursor.core.signals import stop_on_signals
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
         start=args.start or DEFAULT_START,
     )
     sim = Simulation(config)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(threading.Event())
 
     if mode == "files":
         out_dir = directory

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import threading
 import time
 from datetime import timedelta
@@ -24,6 +23,7 @@ from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
 from precursor.core.settings import Settings
+from precursor.core.signals import stop_on_signals
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,9 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start, announce, supervise; stop everything on SIGINT/SIGTERM."""
     settings = args.settings
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(threading.Event())
     api_port = args.api_port if args.api_port is not None else settings.api_port
     _refuse_taken_ports(settings, None if args.no_api else api_port)
     stack = Stack(settings)
