@@ -141,7 +141,7 @@ class Scorer:
         if t_start > t_end:
             return 0
         t_end = min(t_end, t_start + GRID * (MAX_STEPS_PER_CYCLE - 1))
-        return self.score_span(conn, t_start, t_end)
+        return self.score_span(conn, t_start, t_end, only=mine)
 
     def _my_assets(self, conn: psycopg.Connection) -> list[str] | None:
         """The assets this scorer owns under the group's current assignment; None: all."""
@@ -150,12 +150,20 @@ class Scorer:
         ids = [r[0] for r in conn.execute("SELECT asset_id FROM assets").fetchall()]
         return [a for a in ids if self.share.owns(a)]
 
-    def score_span(self, conn: psycopg.Connection, t_start: datetime, t_end: datetime) -> int:
-        """Score grid times t_start..t_end (inclusive) in time order, then advance alerts."""
+    def score_span(
+        self,
+        conn: psycopg.Connection,
+        t_start: datetime,
+        t_end: datetime,
+        only: list[str] | None = None,
+    ) -> int:
+        """Score grid times t_start..t_end (inclusive) in time order, then advance alerts; with
+        `only`, just those assets (a scale-out scorer's share, fixed for the whole cycle)."""
         frames = load_frames(conn, t_start, t_end)
         assets = frames.assets.get_column("asset_id").to_list()
-        if self.share is not None:
-            assets = [a for a in assets if self.share.owns(a)]
+        if only is not None:
+            mine = set(only)
+            assets = [a for a in assets if a in mine]
         grid = scoring_grid(assets, t_start, t_end, frames.dispatch)
         if grid.is_empty():
             return 0
