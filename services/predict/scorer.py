@@ -245,7 +245,9 @@ class Scorer:
                 if out["event"] == "opened":
                     # Same transaction as the alert: an opening never lacks its register entry.
                     feed_alert(conn, out, int(li), int(c), self.policy.matrix)
-        OPEN_ALERTS.set(sum(1 for a in current.values() if a is not None))
+        # A scale-out scorer counts the alerts of its own assets, so the gauges sum to the plant.
+        mine = self.share.owns if self.share is not None else (lambda _: True)
+        OPEN_ALERTS.set(sum(1 for a, alert in current.items() if alert is not None and mine(a)))
         if published:
             self._publish(published)
 

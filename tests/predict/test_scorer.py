@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from precursor.core.kafka import ensure_topics
-from precursor.core.metrics import FEATURE_PSI
+from precursor.core.metrics import FEATURE_PSI, OPEN_ALERTS
 from precursor.core.settings import Settings
 from services.predict.scorer import Scorer
 from services.predict.share import AssetShare
@@ -124,6 +124,9 @@ def test_contributions_name_signals_that_exist(plant) -> None:
     assert np.isfinite([c["contribution"] for c in contrib]).all()
 
 
+OPEN_ASSETS = "SELECT asset_id FROM alerts WHERE closed_at IS NULL"
+
+
 def _score_until_done(scorers: list[Scorer], conn: psycopg.Connection) -> list[int]:
     written = [0] * len(scorers)
     while True:
@@ -171,6 +174,13 @@ def test_scale_out_scorers_split_the_assets_and_write_what_one_scorer_writes(
         for n, owned in zip(written, mine, strict=True):
             assert n <= owned * per_time  # each scored its own assets only
         assert sum(written) == len(expected)
+        with psycopg.connect(url) as conn:
+            open_by_asset = [r[0] for r in conn.execute(OPEN_ASSETS)]
+            assert open_by_asset  # the plant fixture makes alerts certain
+            for scorer, share in zip(scorers, shares, strict=True):
+                scorer.advance_alerts(conn, [])  # sets the gauge from the open alerts
+                own = sum(share.owns(a) for a in open_by_asset)
+                assert OPEN_ALERTS._value.get() == own  # its own assets only: gauges add up
 
         shares[1].close()  # a scorer leaves: the other takes all its assets
         wait_for(lambda: _split(shares[:1], shared.partitions), 90, "the survivor to take all")
