@@ -7,6 +7,7 @@ import socket
 import threading
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_keep: list[tuple[socket.socket, socket.socket]] = []  # wakeup sockets, open for the process's life
 
 
 def stop_on_signals(stop: threading.Event) -> threading.Event:
@@ -33,9 +34,6 @@ def stop_on_signals(stop: threading.Event) -> threading.Event:
 
     threading.Thread(target=watch, name="stop-signals", daemon=True).start()
     return stop
-
-
-_keep: list[tuple[socket.socket, socket.socket]] = []
 
 
 def _ignore(signum: int, frame: object) -> None:

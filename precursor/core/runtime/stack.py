@@ -147,20 +147,9 @@ class Stack:
                     )
                     service.restarts = -1  # reported
                 continue
-            if service.restarts >= MAX_RESTARTS:
-                ended = exit_text(proc.returncode)
-                raise RuntimeStartError(
-                    f"{service.name} keeps failing ({ended}); see {service.log_path}"
-                )
-            service.restarts += 1
-            logger.warning(
-                "%s ended with %s; restarting (%d/%d)",
-                service.name,
-                exit_text(proc.returncode),
-                service.restarts,
-                MAX_RESTARTS,
+            service.restarts = _next_restart(
+                service.name, service.restarts, exit_text(proc.returncode), service.log_path
             )
-            time.sleep(min(2**service.restarts, 10))
             self.start_service(service)
 
     def _revive_infrastructure(self) -> None:
@@ -175,19 +164,9 @@ class Stack:
         for name, part, then in parts:
             if part is None or part.ended is None:
                 continue
-            count = self.infrastructure_restarts.get(name, 0) + 1
-            if count > MAX_RESTARTS:
-                raise RuntimeStartError(f"{name} keeps failing ({part.ended}); see {part.log_path}")
-            self.infrastructure_restarts[name] = count
-            logger.warning(
-                "%s ended with %s; restarting it on port %s (%d/%d)",
-                name,
-                part.ended,
-                part.port,
-                count,
-                MAX_RESTARTS,
+            self.infrastructure_restarts[name] = _next_restart(
+                name, self.infrastructure_restarts.get(name, 0), part.ended, part.log_path
             )
-            time.sleep(min(2**count, 10))  # the services' back-off
             try:
                 part.start()
                 if then is not None:
@@ -219,3 +198,14 @@ class Stack:
                 f"another `precursor up` (pid {running.pid}) already runs with data dir "
                 f"{self.data_dir}; stop it or set PRECURSOR_DATA_DIR"
             )
+
+
+def _next_restart(name: str, restarts: int, ended: str, log_path: Path | None) -> int:
+    """The one restart policy of services, database and broker: give up with one line after
+    MAX_RESTARTS, else log, back off (2, 4, 8, 10, 10 s) and return the new count."""
+    if restarts >= MAX_RESTARTS:
+        raise RuntimeStartError(f"{name} keeps failing ({ended}); see {log_path}")
+    restarts += 1
+    logger.warning("%s ended with %s; restarting (%d/%d)", name, ended, restarts, MAX_RESTARTS)
+    time.sleep(min(2**restarts, 10))
+    return restarts
