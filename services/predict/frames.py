@@ -48,8 +48,14 @@ def _us(col: str, alias: str | None = None) -> str:
     return f"(extract(epoch from {col}) * 1000000)::bigint AS {alias or col}"
 
 
-def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Frames:
-    """Everything needed for features at grid times in [start, end]."""
+def load_frames(
+    conn: psycopg.Connection, start: datetime, end: datetime, only: list[str] | None = None
+) -> Frames:
+    """Everything needed for features at grid times in [start, end]; with `only`, just those
+    assets' rows (a scale-out scorer's share: features are per asset, so nothing else changes)."""
+    # Appended to every WHERE as one array literal: the rollups' and events' keys lead with
+    # asset_id, so a share reads its own rows rather than filtering the plant's afterwards.
+    mine = "" if only is None else " AND asset_id = ANY({only}::text[])"
     r15_from = start - SIGNAL_LOOKBACK
     day_from = (start - DAILY_LOOKBACK).replace(hour=0, minute=0, second=0, microsecond=0)
     ev_from = start - EVENT_LOOKBACK
@@ -59,12 +65,13 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
         "day_from": day_from,
         "ev_from": ev_from,
         "alarm_from": r15_from,
+        "only": list(only or []),
     }
     f64, i64, s = pl.Float64, pl.Int64, pl.String
     r15 = read_frame(
         conn,
         f"SELECT asset_id, tag, {_us('bucket')}, n, sum, sumsq, min, max, last "
-        "FROM signal_rollup_15m WHERE bucket >= {r15_from} AND bucket < {end}",
+        "FROM signal_rollup_15m WHERE bucket >= {r15_from} AND bucket < {end}" + mine,
         p,
         ("bucket",),
         {
@@ -82,7 +89,7 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     rday = read_frame(
         conn,
         f"SELECT asset_id, tag, {_us('day')}, n, sum, sumsq, {', '.join(diurnal.TERMS)} "
-        "FROM signal_rollup_1d WHERE day >= {day_from} AND day < {end}",
+        "FROM signal_rollup_1d WHERE day >= {day_from} AND day < {end}" + mine,
         p,
         ("day",),
         {
@@ -98,7 +105,7 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     alarms = read_frame(
         conn,
         f"SELECT asset_id, {_us('ts')}, kind, priority::int AS priority, state FROM alarms "
-        "WHERE ts >= {alarm_from} AND ts < {end}",
+        "WHERE ts >= {alarm_from} AND ts < {end}" + mine,
         p,
         ("ts",),
         {"asset_id": s, "ts": i64, "kind": s, "priority": i64, "state": s},
@@ -107,10 +114,10 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     dispatch = read_frame(
         conn,
         f"SELECT asset_id, {_us('ts')}, event_id, state, planned::int AS planned, crew, "
-        "reason_code FROM dispatch_events WHERE ts >= {ev_from} AND ts <= {end} "
+        "reason_code FROM dispatch_events WHERE ts >= {ev_from} AND ts <= {end}" + mine + " "
         f"UNION ALL SELECT * FROM (SELECT DISTINCT ON (asset_id) asset_id, {_us('ts')}, "
         "event_id, state, planned::int AS planned, crew, reason_code FROM dispatch_events "
-        "WHERE ts < {ev_from} "
+        "WHERE ts < {ev_from}" + mine + " "
         "ORDER BY asset_id, ts DESC, event_id DESC) AS before",
         p,
         ("ts",),
@@ -127,15 +134,15 @@ def load_frames(conn: psycopg.Connection, start: datetime, end: datetime) -> Fra
     incidents = read_frame(
         conn,
         f"SELECT asset_id, {_us('ts')}, incident_id, kind, severity FROM incidents "
-        "WHERE ts >= {ev_from} AND ts < {end}",
+        "WHERE ts >= {ev_from} AND ts < {end}" + mine,
         p,
         ("ts",),
         {"asset_id": s, "ts": i64, "incident_id": s, "kind": s, "severity": i64},
     )
     assets = read_frame(
         conn,
-        "SELECT asset_id, kind, site, area, criticality FROM assets",
-        {},
+        "SELECT asset_id, kind, site, area, criticality FROM assets WHERE TRUE" + mine,
+        p,
         (),
         {"asset_id": s, "kind": s, "site": s, "area": s, "criticality": i64},
     )

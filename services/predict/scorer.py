@@ -159,11 +159,8 @@ class Scorer:
     ) -> int:
         """Score grid times t_start..t_end (inclusive) in time order, then advance alerts; with
         `only`, just those assets (a scale-out scorer's share, fixed for the whole cycle)."""
-        frames = load_frames(conn, t_start, t_end)
+        frames = load_frames(conn, t_start, t_end, only=only)
         assets = frames.assets.get_column("asset_id").to_list()
-        if only is not None:
-            mine = set(only)
-            assets = [a for a in assets if a in mine]
         grid = scoring_grid(assets, t_start, t_end, frames.dispatch)
         if grid.is_empty():
             return 0

@@ -337,6 +337,29 @@ def test_batch_features_equal_live_features_read_at_t(seeded: str) -> None:
                 _same(match.row(0, named=True), row)
 
 
+def test_a_share_reads_only_its_assets_and_gets_the_plants_features_for_them(
+    seeded: str,
+) -> None:
+    """What a scale-out scorer loads: its assets' rows alone, with the same features."""
+    share = ASSETS[1::2]
+    t = GRID_TIMES[len(GRID_TIMES) // 2]
+    with psycopg.connect(seeded) as conn:
+        plant = load_frames(conn, t, t)
+        mine = load_frames(conn, t, t, only=share)
+        nobody = load_frames(conn, t, t, only=[])
+    for name in ("r15", "rday", "alarms", "dispatch", "incidents", "assets"):
+        got = getattr(mine, name)
+        want = getattr(plant, name).filter(pl.col("asset_id").is_in(share))
+        assert got.height == want.height > 0 or name in ("alarms", "incidents"), name
+        assert set(got.get_column("asset_id").unique()) <= set(share), name
+        assert getattr(nobody, name).is_empty(), name
+    whole = build_features(plant, scoring_grid(share, t, t, plant.dispatch)).sort("asset_id")
+    part = build_features(mine, scoring_grid(share, t, t, mine.dispatch)).sort("asset_id")
+    assert part.height == whole.height > 0
+    for a, b in zip(whole.iter_rows(named=True), part.iter_rows(named=True), strict=True):
+        _same(a, b)
+
+
 def test_dispatch_features_for_an_asset_that_never_went_down() -> None:
     """Maintenance and restarts only (as in the Azure data): no down events at all."""
     from datetime import UTC, datetime
