@@ -49,6 +49,9 @@ def test_compose_has_the_whole_production_stack() -> None:
                  "api", "prometheus", "grafana"):  # fmt: skip
         assert name in services, name
     assert services["ingest"]["deploy"]["replicas"] > 1
+    # Scorers share the plant by partition, so `--scale scorer=N` is all scaling out takes.
+    assert services["scorer"]["environment"]["PRECURSOR_SCORE_SCALE_OUT"] == "1"
+    assert "kafka" in services["scorer"]["depends_on"]
     assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
     assert "postgresql" in " ".join(services["mlflow"]["command"])
 
@@ -83,10 +86,13 @@ def test_compose_commands_and_settings_exist_in_the_code() -> None:
     for name, svc in compose["services"].items():
         if svc.get("image", "").startswith("precursor") and name != "mlflow":
             assert svc["command"][0] in commands, name
-    env = compose["x-precursor"]["environment"]
     fields = {ENV_PREFIX + f.upper() for f in Settings.model_fields}
-    for key in env:
-        assert key in fields, key
+    envs = [compose["x-precursor"]["environment"]]
+    envs += [svc["environment"] for svc in compose["services"].values()
+             if svc.get("image", "").startswith("precursor") and "environment" in svc]  # fmt: skip
+    for env in envs:
+        for key in env:
+            assert key in fields, key
 
 
 def test_scrape_targets_match_services_and_their_ports() -> None:
