@@ -10,7 +10,7 @@ from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
-from precursor.core.kafka import make_consumer
+from precursor.core.kafka import ensure_topics, make_consumer
 from precursor.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ class AssetShare(ConsumerRebalanceListener):
 
     def __init__(self, settings: Settings):
         self.topic = settings.topics.signals
+        # A scorer may start before ingest has created the topic; the group can only hand out
+        # partitions that exist, and a client looks again only when its metadata ages (5 min).
+        ensure_topics(settings, [self.topic])
         self.owned: frozenset[int] = frozenset()
         self.partitions = 0
         self._consumer = make_consumer(settings, GROUP, client_id=f"{GROUP}-member")

@@ -7,7 +7,6 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from precursor.core.kafka import ensure_topics
 from precursor.core.metrics import FEATURE_PSI, OPEN_ALERTS
 from precursor.core.settings import Settings
 from services.predict.scorer import Scorer
@@ -158,7 +157,7 @@ def test_scale_out_scorers_split_the_assets_and_write_what_one_scorer_writes(
             "score_scale_out": True,
         }
     )
-    ensure_topics(shared, [shared.topic_signals])
+    # No topic yet (ingest creates it, and a scorer may start first): the share creates it.
     shares = [AssetShare(shared), AssetShare(shared)]
     try:
         wait_for(lambda: _split(shares, shared.partitions), 90, "two scorers to split")
