@@ -92,12 +92,15 @@ def migrate(conn: psycopg.Connection, settings: Settings | None = None) -> list[
 
 
 def _apply_timescale_policies(conn: psycopg.Connection, settings: Settings) -> None:
-    """Retention and compression ages follow the current settings on every run."""
+    """Retention and compression ages follow the current settings on every run; retention 0
+    removes the policy (TimescaleDB drops chunks older than now() minus the age, so a replay of
+    years-old data would otherwise lose its raw samples within a day)."""
     conn.execute("SELECT remove_retention_policy('signal_samples', if_exists => true)")
-    conn.execute(
-        "SELECT add_retention_policy('signal_samples', make_interval(days => %s))",
-        (settings.retention_days,),
-    )
+    if settings.retention_days:
+        conn.execute(
+            "SELECT add_retention_policy('signal_samples', make_interval(days => %s))",
+            (settings.retention_days,),
+        )
     conn.execute("SELECT remove_compression_policy('signal_samples', if_exists => true)")
     conn.execute(
         "SELECT add_compression_policy('signal_samples', make_interval(days => %s))",

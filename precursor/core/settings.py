@@ -127,7 +127,12 @@ class Settings(BaseSettings):
         default=DEFAULT_SHIFTS, description="shift names and local start times, name=HH:MM,..."
     )
 
-    retention_days: int = Field(default=730, ge=1, description="TimescaleDB raw-sample retention")
+    retention_days: int = Field(
+        default=730,
+        ge=0,
+        description="TimescaleDB raw-sample retention in days; 0 keeps raw samples for good "
+        "(historic replays: the policy counts from the wall clock, not the data's)",
+    )
     compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB compression age")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)

@@ -127,6 +127,21 @@ def test_migrations_on_timescaledb_make_hypertables_and_policies(timescale_url: 
     assert jobs["policy_compression"]["compress_after"] == "3 days"
 
 
+def test_retention_zero_keeps_raw_samples_for_good(timescale_url: str) -> None:
+    """For replays of historic data: no retention policy, compression as set."""
+    jobs = (
+        "SELECT proc_name FROM timescaledb_information.jobs "
+        "WHERE hypertable_name = 'signal_samples'"
+    )
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        migrate(conn, Settings(database_url=timescale_url, retention_days=30))
+        before = {r[0] for r in conn.execute(jobs)}
+        migrate(conn, Settings(database_url=timescale_url, retention_days=0))
+        after = {r[0] for r in conn.execute(jobs)}
+    assert before == {"policy_retention", "policy_compression"}
+    assert after == {"policy_compression"}
+
+
 def test_timescaledb_and_plain_postgres_answer_reads_alike(
     timescale_url: str, database_url: str
 ) -> None:
