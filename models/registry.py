@@ -81,6 +81,15 @@ def load_version(version: str) -> RiskModel:
     return pyfunc.unwrap_python_model().model
 
 
+def registered_versions() -> list[str]:
+    """The registered versions' numbers, oldest first (none when the model is not registered)."""
+    try:
+        found = MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'")
+    except mlflow.exceptions.MlflowException:
+        return []
+    return sorted((str(mv.version) for mv in found), key=int)
+
+
 def champion_version() -> str | None:
     """The version the `champion` alias points at, if any."""
     try:

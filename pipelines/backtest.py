@@ -27,6 +27,12 @@ def run_backtest(
     version = version or registry.champion_version()
     if version is None:
         raise PrecursorError("no champion model yet: run `precursor train` first")
+    known = registry.registered_versions()
+    if version not in known:
+        raise PrecursorError(
+            f"precursor-risk version {version} is not registered "
+            f"(registered: {', '.join(known) or 'none'})"
+        )
     model = registry.load_version(version)
     horizon = timedelta(seconds=model.horizon_s)
     windows = Windows.from_dict(model.info["windows"])

@@ -84,7 +84,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["bench", "ingest", "--tags-per-message", "5000"], ["bench", "api", "--days", "100000"],
      ["bench", "history", "--history", "60,1e9"], ["bench", "history", "--live-days", "1e6"],
      ["bench", "api", "--clients", "100000"], ["bench", "api", "--requests", "10000000"],
-     ["bench", "ingest", "--samples", "100000000"], ["up", "--demo-assets", "20000"]],
+     ["bench", "ingest", "--samples", "100000000"], ["up", "--demo-assets", "20000"],
+     ["backtest", "--model-version", "x"], ["backtest", "--model-version", "0"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
@@ -107,6 +108,21 @@ def test_cli_command_without_a_stack_says_how_to_get_one(tmp_path) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "precursor up" in lines[0]
+
+
+def test_backtest_of_a_version_never_registered_is_one_line(tmp_path) -> None:
+    """Before any database work: the registry (an empty one here) does not have it."""
+    env = {
+        "PRECURSOR_DATA_DIR": str(tmp_path),
+        "PRECURSOR_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "PRECURSOR_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
+    }
+    result = _run("backtest", "--model-version", "99", env=env)
+    assert result.returncode == 1
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("precursor backtest:")]
+    assert errors == [
+        "precursor backtest: error: precursor-risk version 99 is not registered (registered: none)"
+    ], result.stderr
 
 
 def test_up_refuses_a_taken_port_before_starting_anything(tmp_path) -> None:

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from precursor.cli.commands.args import positive_float
+from precursor.cli.commands.args import positive_float, positive_int
 
 ROWS = [
     ("incidents", "incidents", "{:.0f}"),
@@ -61,7 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "state machine over the test window, per incident, against a static "
         "threshold baseline and an IsolationForest at the same alert budget.",
     )
-    b.add_argument("--model-version", default=None, help="registered version (default champion)")
+    b.add_argument(
+        "--model-version",
+        type=positive_int,
+        default=None,
+        help="registered version (default champion)",
+    )
     b.add_argument("--truth", type=Path, default=None, help="simulator ground truth, as for train")
     b.add_argument(
         "--incidents",
@@ -111,7 +116,10 @@ def run_backtest(args: argparse.Namespace) -> int:
 
     settings = endpoints.resolve(args.settings, need_kafka=False)
     result = backtest(
-        settings, version=args.model_version, truth=_truth(args, settings), quiet=args.json
+        settings,
+        version=str(args.model_version) if args.model_version is not None else None,
+        truth=_truth(args, settings),
+        quiet=args.json,
     )
     if args.json:
         print(json.dumps(result, default=str))
