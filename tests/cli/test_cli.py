@@ -85,7 +85,9 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["bench", "history", "--history", "60,1e9"], ["bench", "history", "--live-days", "1e6"],
      ["bench", "api", "--clients", "100000"], ["bench", "api", "--requests", "10000000"],
      ["bench", "ingest", "--samples", "100000000"], ["up", "--demo-assets", "20000"],
-     ["backtest", "--model-version", "x"], ["backtest", "--model-version", "0"]],
+     ["backtest", "--model-version", "x"], ["backtest", "--model-version", "0"],
+     ["train", "--truth", "/nonexistent/ground_truth.jsonl"],
+     ["backtest", "--truth", "/nonexistent/ground_truth.jsonl"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
@@ -108,6 +110,15 @@ def test_cli_command_without_a_stack_says_how_to_get_one(tmp_path) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "precursor up" in lines[0]
+
+
+def test_simulate_to_a_directory_it_cannot_make_is_one_line(tmp_path) -> None:
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "plant"
+    result = _run("simulate", "--to", "files", str(out), "--days", "1", "--assets", "2")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"precursor simulate: error: cannot write {out}: Not a directory"], lines
 
 
 def test_backtest_of_a_version_never_registered_is_one_line(tmp_path) -> None:

@@ -28,6 +28,14 @@ def _whole(text: str, what: str) -> int:
         raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
 
 
+def existing_file(text: str) -> Path:
+    """A path to a file that is there (given explicitly, a missing one is a mistake)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
 def positive_int(text: str) -> int:
     """A whole number > 0."""
     value = _whole(text, "a whole number")

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from precursor.cli.commands.args import positive_float, positive_int
+from precursor.cli.commands.args import existing_file, positive_float, positive_int
 
 ROWS = [
     ("incidents", "incidents", "{:.0f}"),
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--truth",
-        type=Path,
+        type=existing_file,
         default=None,
         help="simulator ground truth (default <data dir>/simulation/ground_truth.jsonl)",
     )
@@ -67,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="registered version (default champion)",
     )
-    b.add_argument("--truth", type=Path, default=None, help="simulator ground truth, as for train")
+    b.add_argument(
+        "--truth", type=existing_file, default=None, help="simulator ground truth, as for train"
+    )
     b.add_argument(
         "--incidents",
         action="store_true",
