@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; PrecursorError becomes a one-line message and exit code 1."""
+    """Run one command; PrecursorError, or an OSError on a named file, becomes a one-line
+    message and exit code 1."""
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
@@ -78,6 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"precursor {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # A file or directory the user named (an output directory, a data file): one line.
+        # Without a file name it is no path of theirs, and the traceback is worth having.
+        if args.debug or exc.filename is None:
+            raise
+        print(
+            f"precursor {args.command}: error: cannot use {exc.filename}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

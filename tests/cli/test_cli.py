@@ -112,13 +112,20 @@ def test_cli_command_without_a_stack_says_how_to_get_one(tmp_path) -> None:
     assert len(lines) == 1 and "precursor up" in lines[0]
 
 
-def test_simulate_to_a_directory_it_cannot_make_is_one_line(tmp_path) -> None:
+@pytest.mark.parametrize("command", [["simulate", "--days", "1", "--assets", "2"],
+                                     ["replay", "azure-pdm"]])  # fmt: skip
+def test_output_to_a_directory_it_cannot_make_is_one_line(command, tmp_path) -> None:
+    from pipelines.replay import azure_pdm
+
+    if command[0] == "replay" and azure_pdm.default_data_dir() is None:
+        pytest.skip("../shared/data/azure_pdm not present")
     (tmp_path / "a-file").write_text("")
     out = tmp_path / "a-file" / "plant"
-    result = _run("simulate", "--to", "files", str(out), "--days", "1", "--assets", "2")
+    result = _run(*command, "--to", "files", str(out))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"precursor simulate: error: cannot write {out}: Not a directory"], lines
+    want = f"precursor {command[0]}: error: cannot use {out}: Not a directory"
+    assert lines == [want], lines
 
 
 def test_backtest_of_a_version_never_registered_is_one_line(tmp_path) -> None:

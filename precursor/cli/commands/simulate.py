@@ -20,7 +20,6 @@ from precursor.cli.commands.args import (
     snapshot_interval,
     timestamp,
 )
-from precursor.core.errors import PrecursorError
 from precursor.core.signals import stop_on_signals
 
 
@@ -86,15 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Plan, then emit with a progress bar; a file it cannot write is a one-line error."""
-    try:
-        return _simulate(args)
-    except OSError as exc:  # the output directory, ground truth, manifest or a stream file
-        where = exc.filename or (args.to[1] if args.to[0] == "files" else "the ground truth")
-        raise PrecursorError(f"cannot write {where}: {exc.strerror or exc}") from None
-
-
-def _simulate(args: argparse.Namespace) -> int:
+    """Plan, then emit with a progress bar."""
     from tqdm import tqdm
 
     from pipelines.simulate.run import DEFAULT_START, SimConfig, Simulation, write_jsonl
