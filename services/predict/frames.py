@@ -53,8 +53,8 @@ def load_frames(
 ) -> Frames:
     """Everything needed for features at grid times in [start, end]; with `only`, just those
     assets' rows (a scale-out scorer's share: features are per asset, so nothing else changes)."""
-    # Appended to every WHERE as one array literal: the rollups' and events' keys lead with
-    # asset_id, so a share reads its own rows rather than filtering the plant's afterwards.
+    # Appended to every WHERE as one array literal: the server sends a share's rows only, so the
+    # COPY, the CSV parse and the frames all shrink with the share.
     mine = "" if only is None else " AND asset_id = ANY({only}::text[])"
     r15_from = start - SIGNAL_LOOKBACK
     day_from = (start - DAILY_LOOKBACK).replace(hour=0, minute=0, second=0, microsecond=0)
