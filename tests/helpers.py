@@ -114,7 +114,12 @@ def live_api(app) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # bound here, so no other run can take the port meanwhile
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # A stream client's connection stays open until sse-starlette sees a shutdown signal, which
+    # a server in a thread never gets: uvicorn then waits out the next 15 s ping. `serve` itself
+    # (signalled) stopped in 0.6 s with a stream client connected; only the test server waits.
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
