@@ -81,13 +81,18 @@ def load_version(version: str) -> RiskModel:
     return pyfunc.unwrap_python_model().model
 
 
-def registered_versions() -> list[str]:
-    """The registered versions' numbers, oldest first (none when the model is not registered)."""
+def _model_versions(client: MlflowClient) -> list:
+    """The registered ModelVersions, oldest first (none when the model is not registered)."""
     try:
-        found = MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'")
+        found = client.search_model_versions(f"name = '{MODEL_NAME}'")
     except mlflow.exceptions.MlflowException:
         return []
-    return sorted((str(mv.version) for mv in found), key=int)
+    return sorted(found, key=lambda mv: int(mv.version))
+
+
+def registered_versions() -> list[str]:
+    """The registered versions' numbers, oldest first."""
+    return [str(mv.version) for mv in _model_versions(MlflowClient())]
 
 
 def champion_version() -> str | None:
@@ -109,11 +114,7 @@ def versions() -> list[dict]:
     client = MlflowClient()
     champ = champion_version()
     out = []
-    try:
-        found = client.search_model_versions(f"name = '{MODEL_NAME}'")
-    except mlflow.exceptions.MlflowException:
-        return []
-    for mv in sorted(found, key=lambda m: int(m.version), reverse=True):
+    for mv in reversed(_model_versions(client)):
         metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
         out.append(
             {

@@ -24,11 +24,11 @@ def run_backtest(
     """Score every 15-min step of the test window with features as the live scorer builds them
     (batch and live features are tested equal), run the alert machine, measure per incident."""
     registry.configure(settings.resolved_mlflow_uri, settings.data_dir.resolve() / "mlartifacts")
-    version = version or registry.champion_version()
     if version is None:
-        raise PrecursorError("no champion model yet: run `precursor train` first")
-    known = registry.registered_versions()
-    if version not in known:
+        version = registry.champion_version()
+        if version is None:
+            raise PrecursorError("no champion model yet: run `precursor train` first")
+    elif version not in (known := registry.registered_versions()):  # the champion always is
         raise PrecursorError(
             f"precursor-risk version {version} is not registered "
             f"(registered: {', '.join(known) or 'none'})"
