@@ -19,7 +19,7 @@ from services.api.app import create_app
 from services.api.keys import ROLES, create_key
 from tests.conftest import drop_database, fresh_database, make_settings
 from tests.helpers import live_api, wait_for
-from tests.models.plant import register_champion, seed_database
+from tests.models.plant import register_champion
 
 pytestmark = pytest.mark.slow
 
@@ -70,12 +70,13 @@ class StreamClient:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_server, broker, tmp_path_factory, small_model) -> Iterator[tuple]:
+def stack(
+    pg_server, broker, tmp_path_factory, small_model, seeded_plant_template
+) -> Iterator[tuple]:
     """A seeded plant, a registered champion whose low threshold makes alerts certain, and the
     API serving it."""
-    model, sim, _, frames = small_model
-    url = fresh_database(pg_server)
-    seed_database(url, sim)
+    model, _, _, frames = small_model
+    url = fresh_database(pg_server, template=seeded_plant_template)
     tmp = tmp_path_factory.mktemp("stream")
     settings = make_settings(
         url, broker.bootstrap, tmp, mlflow_tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",

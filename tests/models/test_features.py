@@ -121,13 +121,33 @@ def _same_daily_rollups(got_rday: pl.DataFrame, want_rday: pl.DataFrame) -> None
 
 
 @pytest.fixture(scope="module")
-def seeded(pg_server):
+def sim_template(pg_server):
+    """SIM written once through ingest's writers, nothing rolled up yet: a template to clone."""
     from tests.conftest import drop_database, fresh_database
 
     url = fresh_database(pg_server)
     seed_database(url, SIM)
+    yield url.rsplit("/", 1)[1]
+    drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="module")
+def rolled_up_template(pg_server, sim_template):
+    """SIM written and rolled up: a template to clone."""
+    from tests.conftest import drop_database, fresh_database
+
+    url = fresh_database(pg_server, template=sim_template)
     with psycopg.connect(url) as conn:
         refresh_rollups(conn)
+    yield url.rsplit("/", 1)[1]
+    drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="module")
+def seeded(pg_server, rolled_up_template):
+    from tests.conftest import drop_database, fresh_database
+
+    url = fresh_database(pg_server, template=rolled_up_template)
     yield url
     drop_database(pg_server, url)
 
@@ -164,7 +184,9 @@ def test_days_rolled_up_before_the_daily_cycle_sums_are_redone_from_15_min_rollu
     _same_daily_rollups(db.rday, FRAMES.rday)
 
 
-def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> None:
+def test_a_late_state_change_redoes_the_days_its_state_reaches(
+    pg_server, rolled_up_template
+) -> None:
     """A stop entered after the fact (delay codes often are): the days after its own, up to
     the asset's next event, were rolled up with the state known before it and must be redone."""
     from pydantic import SecretStr
@@ -183,11 +205,8 @@ def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> Non
     stop = {"event_id": f"{asset}-late", "ts": stop_at, "asset_id": asset, "state": "down",
             "planned": False, "reason_code": "LATE", "reason": "entered late", "crew": "A",
             "operator": None}  # fmt: skip
-    url = fresh_database(pg_server)
+    url = fresh_database(pg_server, template=rolled_up_template)
     try:
-        seed_database(url, SIM)
-        with psycopg.connect(url) as conn:
-            refresh_rollups(conn)
         with open_pool(Settings(database_url=SecretStr(url)), max_size=1) as pool:
             TableWriter(pool, SPECS["dispatch"]).write(
                 [tuple(stop[c] for c in SPECS["dispatch"].columns)]
@@ -212,16 +231,15 @@ def test_a_late_state_change_redoes_the_days_its_state_reaches(pg_server) -> Non
     _same_daily_rollups(db.rday, want_rday)
 
 
-def test_concurrent_rollup_maintainers_leave_daily_rollups_exact(pg_server) -> None:
+def test_concurrent_rollup_maintainers_leave_daily_rollups_exact(pg_server, sim_template) -> None:
     """The scorer and `train` (or two scorers) both maintain rollups. A day rolled up by one
     maintainer must not miss the 15-min buckets another is rolling up at the same time."""
     import threading
 
     from tests.conftest import drop_database, fresh_database
 
-    url = fresh_database(pg_server)
+    url = fresh_database(pg_server, template=sim_template)  # every bucket marked, none rolled up
     try:
-        seed_database(url, SIM)  # marks every bucket; nothing rolled up yet
         errors: list[BaseException] = []
 
         def maintain() -> None:

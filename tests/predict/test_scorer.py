@@ -13,17 +13,16 @@ from services.predict.scorer import Scorer
 from services.predict.share import AssetShare
 from tests.conftest import drop_database, fresh_database
 from tests.helpers import wait_for
-from tests.models.plant import register_champion, seed_database
+from tests.models.plant import register_champion
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def plant(pg_server, tmp_path_factory, small_model):
+def plant(pg_server, tmp_path_factory, small_model, seeded_plant_template):
     """A seeded database and a registered champion whose threshold makes alerts certain."""
-    model, sim, _, frames = small_model
-    url = fresh_database(pg_server)
-    seed_database(url, sim)
+    model, _, _, frames = small_model
+    url = fresh_database(pg_server, template=seeded_plant_template)
     tmp = tmp_path_factory.mktemp("mlflow")
     settings = Settings(
         database_url=SecretStr(url),
