@@ -12,11 +12,15 @@ import numpy as np
 import orjson
 
 from pipelines.simulate.plant import Asset, roster
-from pipelines.simulate.scenario import DAY, AssetPlan, plan_asset
+from pipelines.simulate.scenario import DAY, AssetPlan, H, Script, plan_asset
 from pipelines.simulate.signals import TRIP_TAG, AssetRenderer
 from pipelines.simulate.sinks import Sink
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so a seed alone reproduces a plant
+# A scripted degradation fails this long after its onset: within bearing wear's 12-72 h, and
+# short enough that the demo (60x) shows the warning and the failure within half an hour.
+SCRIPT_LEAD_H = 18.0
+SCRIPT_SEARCH_H = 48.0  # how far past the hour asked for a script may move to find a free asset
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class SimConfig:
     days: float = 30.0
     interval_s: int = 60
     start: datetime = DEFAULT_START
+    degrade_at_h: float | None = None  # script one asset's degradation from this hour on
 
     @property
     def horizon(self) -> float:
@@ -55,6 +60,40 @@ class Simulation:
         self.plans: list[AssetPlan] = [
             plan_asset(a, config.seed, config.horizon, self.start_epoch) for a in self.assets
         ]
+        self.scripted: tuple[str, Script] | None = None  # (asset id, its script)
+        if config.degrade_at_h is not None:
+            self.scripted = self._script(config.degrade_at_h * H)
+
+    def _script(self, earliest: float) -> tuple[str, Script]:
+        """Give the most critical asset that can take it a bearing-wear (or its kind's first)
+        precursor episode failing SCRIPT_LEAD_H after its onset, at `earliest` or, when every
+        asset is busy then (maintenance, another episode), at the first whole hour after
+        (within SCRIPT_SEARCH_H) when one is free."""
+        lead = SCRIPT_LEAD_H * H
+        if earliest < 0 or earliest + lead + DAY > self.config.horizon:  # a day to repair
+            raise ValueError(
+                f"cannot script a degradation at hour {earliest / H:g}: it needs "
+                f"{SCRIPT_LEAD_H + 24:g} h before the {self.config.days:g} simulated days end"
+            )
+        order = sorted(range(len(self.assets)), key=lambda i: -self.assets[i].kind.criticality)
+        for onset in np.arange(earliest, earliest + SCRIPT_SEARCH_H * H, H):
+            if onset + lead + DAY > self.config.horizon:
+                break
+            for i in order:
+                asset = self.assets[i]
+                mechs = asset.kind.mechanisms
+                mech = "bearing_wear" if "bearing_wear" in mechs else mechs[0]
+                script = Script(float(onset), mech, lead)
+                plan = plan_asset(
+                    asset, self.config.seed, self.config.horizon, self.start_epoch, script
+                )
+                if any(e.onset == onset and e.outcome == "failure" for e in plan.episodes):
+                    self.plans[i] = plan
+                    return asset.asset_id, script
+        raise ValueError(
+            f"cannot script a degradation from hour {earliest / H:g}: every asset is in "
+            f"maintenance or already degrading for the {SCRIPT_SEARCH_H:g} h after"
+        )
 
     def registry(self) -> list[dict]:
         """The asset registry records."""

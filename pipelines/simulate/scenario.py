@@ -149,8 +149,28 @@ def _free(intervals: list[Interval], start: float, end: float) -> bool:
     return all(iv.end <= start or iv.start >= end for iv in intervals)
 
 
-def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> AssetPlan:
-    """Decide every event of one asset over [0, horizon)."""
+@dataclass(frozen=True)
+class Script:
+    """A precursor episode decided in advance: degradation of `mechanism` from `onset`
+    (simulated seconds) to a failure `lead_s` later. The demo scripts one so that its plant
+    degrades soon after going live instead of whenever the seed says."""
+
+    onset: float
+    mechanism: str
+    lead_s: float
+
+    @property
+    def failure(self) -> float:
+        """When the scripted failure happens."""
+        return self.onset + self.lead_s
+
+
+def plan_asset(
+    asset: Asset, seed: int, horizon: float, start_epoch: float, script: Script | None = None
+) -> AssetPlan:
+    """Decide every event of one asset over [0, horizon), with `script` among its candidates
+    (it is placed like any other: a planned maintenance or an earlier episode can still pre-empt
+    it, which the caller sees in the returned episodes)."""
     rng = np.random.default_rng([seed, asset.index, 1])
     kind = asset.kind
     plan = AssetPlan(asset)
@@ -185,11 +205,15 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
         candidates.append((t, "episode", str(rng.choice(kind.mechanisms))))
     for t in _poisson_times(rng, SUDDEN_PER_30D / (30 * DAY), horizon):
         candidates.append((t, "sudden", str(rng.choice(kind.sudden))))
+    if script is not None:
+        candidates.append((script.onset, "script", script.mechanism))
     candidates.sort()
     busy_until = 0.0
     for t, what, mech in candidates:
-        draws = rng.uniform(size=6)  # drawn for every candidate, so one rejection never
-        if t < busy_until:  # shifts the random stream of the candidates after it
+        # Drawn for every random candidate, so one rejection never shifts the random stream of
+        # the candidates after it (a script draws nothing: it decides its own course).
+        draws = rng.uniform(size=6) if what != "script" else None
+        if t < busy_until:
             continue
         if what == "sudden":
             m = SUDDEN[mech]
@@ -210,9 +234,14 @@ def plan_asset(asset: Asset, seed: int, horizon: float, start_epoch: float) -> A
             busy_until = t + repair
             continue
         m = MECHANISMS[mech]
-        lead = math.exp(math.log(m.lead_h[0]) + draws[0] * math.log(m.lead_h[1] / m.lead_h[0])) * H
-        outcome = _pick(OUTCOMES, draws[1])
-        repair = (m.repair_h[0] + draws[2] * (m.repair_h[1] - m.repair_h[0])) * H
+        if draws is None:  # the script
+            lead, outcome, repair = script.lead_s, "failure", sum(m.repair_h) / 2 * H
+        else:
+            lead = (
+                math.exp(math.log(m.lead_h[0]) + draws[0] * math.log(m.lead_h[1] / m.lead_h[0])) * H
+            )
+            outcome = _pick(OUTCOMES, draws[1])
+            repair = (m.repair_h[0] + draws[2] * (m.repair_h[1] - m.repair_h[0])) * H
         if outcome == "failure":
             end = t + lead
             stop = Interval(end, end + repair, "down", False, m.reason_code, m.reason, "failure")

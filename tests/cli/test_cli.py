@@ -87,7 +87,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["bench", "ingest", "--samples", "100000000"], ["up", "--demo-assets", "20000"],
      ["backtest", "--model-version", "x"], ["backtest", "--model-version", "0"],
      ["train", "--truth", "/nonexistent/ground_truth.jsonl"],
-     ["backtest", "--truth", "/nonexistent/ground_truth.jsonl"]],
+     ["backtest", "--truth", "/nonexistent/ground_truth.jsonl"],
+     ["simulate", "--degrade-at", "-1"], ["simulate", "--degrade-at", "soon"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
@@ -126,6 +127,15 @@ def test_output_to_a_directory_it_cannot_make_is_one_line(command, tmp_path) -> 
     lines = result.stderr.strip().splitlines()
     want = f"precursor {command[0]}: error: cannot use {out}: Not a directory"
     assert lines == [want], lines
+
+
+def test_a_scripted_degradation_that_does_not_fit_is_one_line(tmp_path) -> None:
+    result = _run("simulate", "--days", "2", "--assets", "2", "--degrade-at", "40", "--to",
+                  "files", str(tmp_path / "plant"))  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("precursor simulate: error: cannot script")
+    assert "needs 42 h before the 2 simulated days end" in lines[0]
 
 
 def test_backtest_of_a_version_never_registered_is_one_line(tmp_path) -> None:

@@ -221,3 +221,19 @@ def test_up_demo_backfills_a_plant_then_keeps_data_flowing(tmp_path: Path) -> No
         if up.poll() is None:
             up.kill()
     assert up.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "script"), [([], ["--degrade-at", "1441.0"]), (["--no-demo-script"], [])]
+)
+def test_the_demo_scripts_a_degradation_an_hour_into_live_time_unless_told_not_to(
+    flags: list[str], script: list[str]
+) -> None:
+    from precursor.cli.commands.up import _demo_service
+    from precursor.cli.main import build_parser
+
+    args = build_parser().parse_args(["up", "--demo", *flags])
+    service = _demo_service(args)
+    assert service.args[service.args.index("--backfill-days") + 1] == "60.0"
+    tail = service.args[service.args.index("--backfill-days") + 2 :]
+    assert tail == script  # 60 days of history, then live: the script starts at hour 60*24+1

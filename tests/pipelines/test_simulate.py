@@ -168,3 +168,51 @@ def test_precursor_episodes_deviate_from_baseline_and_sudden_failures_do_not() -
 def test_each_mechanism_occurs_in_a_long_run(mechanism: str) -> None:
     sim = Simulation(SimConfig(seed=7, assets=40, days=365, interval_s=300))
     assert any(ep.mechanism == mechanism for plan in sim.plans for ep in plan.episodes)
+
+
+def test_a_scripted_degradation_fails_on_time_and_changes_nothing_before_it() -> None:
+    from dataclasses import replace
+
+    from pipelines.simulate.run import SCRIPT_LEAD_H, rfc3339
+
+    cfg = SimConfig(seed=7, assets=6, days=14, interval_s=300)
+    base, sim = Simulation(cfg), Simulation(replace(cfg, degrade_at_h=10 * 24 + 1))
+    asset_id, script = sim.scripted
+    assert script.onset == (10 * 24 + 1) * H and script.mechanism == "bearing_wear"
+    i = next(j for j, a in enumerate(sim.assets) if a.asset_id == asset_id)
+    # The most critical asset free at the time takes it.
+    assert sim.assets[i].kind.criticality == max(a.kind.criticality for a in sim.assets)
+    onset = rfc3339(sim.start_epoch, script.onset)
+    incident = [
+        r for r in sim.ground_truth()
+        if r["type"] == "incident" and r.get("precursor_onset") == onset
+    ]  # fmt: skip
+    assert [(r["asset_id"], r["ts"]) for r in incident] == [
+        (asset_id, rfc3339(sim.start_epoch, script.onset + SCRIPT_LEAD_H * H))
+    ]
+    # Every other asset's plant, and this one's up to the onset, is the seed's own.
+    for j, (plan, before) in enumerate(zip(sim.plans, base.plans, strict=True)):
+        if j != i:
+            assert plan.dispatch == before.dispatch and plan.episodes == before.episodes
+    t = np.arange(cfg.samples_per_asset) * float(cfg.interval_s)
+    asset = sim.assets[i]
+    values, _ = AssetRenderer(
+        asset, sim.plans[i], cfg.seed, cfg.interval_s, sim.start_epoch
+    ).render(t)
+    was, _ = AssetRenderer(asset, base.plans[i], cfg.seed, cfg.interval_s, sim.start_epoch).render(
+        t
+    )
+    pre = t < script.onset
+    assert np.array_equal(values[:, pre], was[:, pre])
+    assert [e for e in sim.plans[i].dispatch if e["t"] < script.onset] == [
+        e for e in base.plans[i].dispatch if e["t"] < script.onset
+    ]
+    # ...and from the onset its bearings show it, as any bearing-wear precursor does.
+    z = _window_z(
+        values[asset.kind.tag_names.index("vibration_mm_s")],
+        sim.plans[i].running_at(t),
+        t,
+        (script.failure - 0.3 * script.lead_s, script.failure),
+        (script.onset - 7 * DAY, script.onset),
+    )
+    assert z is not None and z >= 3

@@ -14,12 +14,14 @@ from precursor.cli.commands.args import (
     SIM_MAX_INTERVAL_S,
     Destination,
     asset_count,
+    non_negative_float,
     positive_float,
     seed_number,
     simulated_days,
     snapshot_interval,
     timestamp,
 )
+from precursor.core.errors import ConfigurationError
 from precursor.core.signals import stop_on_signals
 
 
@@ -74,6 +76,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="with --realtime: emit the first N days at full speed first",
     )
+    p.add_argument(
+        "--degrade-at",
+        type=non_negative_float,
+        default=None,
+        metavar="HOURS",
+        help="script one precursor episode: the most critical asset free then starts to degrade "
+        "HOURS into the simulation and fails 18 h later (what `up --demo` shows first)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
     p.add_argument(
         "--truth",
@@ -88,7 +98,12 @@ def run(args: argparse.Namespace) -> int:
     """Plan, then emit with a progress bar."""
     from tqdm import tqdm
 
-    from pipelines.simulate.run import DEFAULT_START, SimConfig, Simulation, write_jsonl
+    from pipelines.simulate.run import (
+        DEFAULT_START,
+        SimConfig,
+        Simulation,
+        write_jsonl,
+    )
     from pipelines.simulate.sinks import FileSink, KafkaSink
     from precursor.core.runtime.processes import peak_rss_mb
 
@@ -99,8 +114,12 @@ def run(args: argparse.Namespace) -> int:
         days=args.days,
         interval_s=args.interval,
         start=args.start or DEFAULT_START,
+        degrade_at_h=args.degrade_at,
     )
-    sim = Simulation(config)
+    try:
+        sim = Simulation(config)
+    except ValueError as exc:  # a scripted degradation that does not fit
+        raise ConfigurationError(str(exc)) from None
     stop = stop_on_signals(threading.Event())
 
     if mode == "files":
@@ -126,6 +145,16 @@ def run(args: argparse.Namespace) -> int:
         "interval_s": config.interval_s,
         "start": config.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if sim.scripted is not None:
+        asset_id, script = sim.scripted
+        manifest["degrade_at_h"] = config.degrade_at_h
+        if not args.json:
+            onset = config.start + timedelta(seconds=script.onset)
+            print(
+                f"scripted degradation: {asset_id} ({script.mechanism}) degrades from "
+                f"{onset:%Y-%m-%d %H:%M} UTC and fails {script.lead_s / 3600:g} h later",
+                flush=True,
+            )
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
     pace_from = args.backfill_days * 86400.0 if args.realtime else None

@@ -57,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=300,
         help=f"seconds between the demo's signal snapshots (300; at most {SIM_MAX_INTERVAL_S})",
     )
+    p.add_argument(
+        "--no-demo-script",
+        action="store_true",
+        help="leave the demo plant to its seed: no asset scripted to degrade an hour after "
+        "going live",
+    )
     p.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
     p.add_argument(
         "--api-port",
@@ -167,6 +173,9 @@ def _demo_service(args: argparse.Namespace) -> Service:
             str(args.demo_speed),
             "--backfill-days",
             str(args.demo_days),
+            # One asset starts to degrade an hour into live time, so that the first alert
+            # comes within minutes (at 60x) instead of whenever the seed's plant degrades.
+            *([] if args.no_demo_script else ["--degrade-at", str(args.demo_days * 24 + 1)]),
         ],
     )
 
@@ -216,6 +225,7 @@ def _start_api(stack: Stack, port: int, host: str) -> str:
 def _print_summary(stack: Stack, endpoints) -> None:
     db_kind = "embedded PostgreSQL" if stack.postgres else "external database"
     kafka_kind = "embedded Tansu broker (memory storage)" if stack.broker else "external Kafka"
+    simulator = [s for s in stack.services if s.name == "simulator"]
     lines = [
         "Precursor is up.",
         f"  database   {endpoints.database_url}  ({db_kind})",
@@ -225,8 +235,15 @@ def _print_summary(stack: Stack, endpoints) -> None:
         f"  mlflow     {endpoints.mlflow_tracking_uri}",
         f"  logs       {stack.data_dir / 'logs'}",
         *(
-            ["  demo       simulated plant: backfilling, then live (log: logs/simulator.log)"]
-            if any(s.name == "simulator" for s in stack.services)
+            [
+                "  demo       simulated plant: backfilling, then live (log: logs/simulator.log)",
+                *(
+                    ["             one asset starts to degrade 1 plant-hour after going live"]
+                    if any("--degrade-at" in s.args for s in simulator)
+                    else []
+                ),
+            ]
+            if simulator
             else []
         ),
         f"  endpoints  {stack.settings.endpoints_path.resolve()}",
