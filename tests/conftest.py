@@ -92,6 +92,14 @@ def fresh_database(server: EmbeddedPostgres, template: str | None = None) -> str
     return server.url_for(name)
 
 
+def analyze(url: str) -> None:
+    """ANALYZE a database meant as a template. Its clones inherit its planner statistics but
+    not its activity counters, so autovacuum never analyzes them: without this the scorer in a
+    clone planned blind and the stream test took twice as long (59 s instead of 27-30 s)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def drop_database(server: EmbeddedPostgres, url: str) -> None:
     """Drop a test database, disconnecting whoever is still on it."""
     name = url.rsplit("/", 1)[1]
@@ -149,6 +157,7 @@ def seeded_plant_template(pg_server: EmbeddedPostgres, small_model) -> str:
 
     url = fresh_database(pg_server)
     seed_database(url, small_model[1])
+    analyze(url)
     return url.rsplit("/", 1)[1]
 
 
