@@ -94,8 +94,8 @@ def fresh_database(server: EmbeddedPostgres, template: str | None = None) -> str
 
 def analyze(url: str) -> None:
     """ANALYZE a database meant as a template. Its clones inherit its planner statistics but
-    not its activity counters, so autovacuum never analyzes them: without this the scorer in a
-    clone planned blind and the stream test took twice as long (59 s instead of 27-30 s)."""
+    not the activity counters autovacuum goes by, so autovacuum would never analyze them and
+    the scorer in a clone would plan without statistics."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE")
 
