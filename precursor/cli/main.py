@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +40,10 @@ def _configure_logging(level: str, debug: bool, log_file: Path | None = None) ->
         handlers=[handler],
     )
     if not debug:
+        # MLflow sets its own loggers' level when it is imported, which happens later and lazily;
+        # this is the level it then sets (else its INFO lines, such as creating a new tracking
+        # store's tables, come before a command's own one-line error).
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         for noisy in ("kafka", "httpx", "uvicorn.access", "alembic", "mlflow"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # kafka-python's event loop warns about every 100 ms busy slice under load.
