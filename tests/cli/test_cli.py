@@ -88,7 +88,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["backtest", "--model-version", "x"], ["backtest", "--model-version", "0"],
      ["train", "--truth", "/nonexistent/ground_truth.jsonl"],
      ["backtest", "--truth", "/nonexistent/ground_truth.jsonl"],
-     ["simulate", "--degrade-at", "-1"], ["simulate", "--degrade-at", "soon"]],
+     ["simulate", "--degrade-at", "-1"], ["simulate", "--degrade-at", "soon"],
+     ["simulate", "--backfill-days", "-2"], ["simulate", "--backfill-days", "inf"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)

@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--backfill-days",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="with --realtime: emit the first N days at full speed first",
     )
