@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -150,15 +150,24 @@ def settings(database_url: str, broker: EmbeddedBroker, tmp_path: Path) -> Setti
 
 
 @pytest.fixture(scope="session")
-def seeded_plant_template(pg_server: EmbeddedPostgres, small_model) -> str:
+def seeded_plant_template(pg_server: EmbeddedPostgres, small_model) -> Iterator[str]:
     """A database holding the small model's plant, written once through ingest's writers, for
     modules to clone with fresh_database(pg_server, template=...)."""
     from tests.models.plant import seed_database
 
-    url = fresh_database(pg_server)
-    seed_database(url, small_model[1])
+    yield from template_database(pg_server, lambda url: seed_database(url, small_model[1]))
+
+
+def template_database(
+    server: EmbeddedPostgres, fill: Callable[[str], None], template: str | None = None
+) -> Iterator[str]:
+    """For a fixture: a database cloned from `template` (a migrated one by default), filled by
+    `fill(url)` and analyzed; yields its name to clone from, and drops it afterwards."""
+    url = fresh_database(server, template=template)
+    fill(url)
     analyze(url)
-    return url.rsplit("/", 1)[1]
+    yield url.rsplit("/", 1)[1]
+    drop_database(server, url)
 
 
 @pytest.fixture(scope="session")

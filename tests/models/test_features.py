@@ -123,26 +123,22 @@ def _same_daily_rollups(got_rday: pl.DataFrame, want_rday: pl.DataFrame) -> None
 @pytest.fixture(scope="module")
 def sim_template(pg_server):
     """SIM written once through ingest's writers, nothing rolled up yet: a template to clone."""
-    from tests.conftest import analyze, drop_database, fresh_database
+    from tests.conftest import template_database
 
-    url = fresh_database(pg_server)
-    seed_database(url, SIM)
-    analyze(url)
-    yield url.rsplit("/", 1)[1]
-    drop_database(pg_server, url)
+    yield from template_database(pg_server, lambda url: seed_database(url, SIM))
+
+
+def _roll_up(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        refresh_rollups(conn)
 
 
 @pytest.fixture(scope="module")
 def rolled_up_template(pg_server, sim_template):
     """SIM written and rolled up: a template to clone."""
-    from tests.conftest import analyze, drop_database, fresh_database
+    from tests.conftest import template_database
 
-    url = fresh_database(pg_server, template=sim_template)
-    with psycopg.connect(url) as conn:
-        refresh_rollups(conn)
-    analyze(url)
-    yield url.rsplit("/", 1)[1]
-    drop_database(pg_server, url)
+    yield from template_database(pg_server, _roll_up, sim_template)
 
 
 @pytest.fixture(scope="module")
