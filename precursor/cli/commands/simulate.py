@@ -98,12 +98,7 @@ def run(args: argparse.Namespace) -> int:
     """Plan, then emit with a progress bar."""
     from tqdm import tqdm
 
-    from pipelines.simulate.run import (
-        DEFAULT_START,
-        SimConfig,
-        Simulation,
-        write_jsonl,
-    )
+    from pipelines.simulate.run import DEFAULT_START, SimConfig, Simulation, write_jsonl
     from pipelines.simulate.sinks import FileSink, KafkaSink
     from precursor.core.runtime.processes import peak_rss_mb
 
