@@ -234,7 +234,7 @@ def plan_asset(
             busy_until = t + repair
             continue
         m = MECHANISMS[mech]
-        if draws is None:  # the script
+        if what == "script":
             lead, outcome, repair = script.lead_s, "failure", sum(m.repair_h) / 2 * H
         else:
             lead = (
