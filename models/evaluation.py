@@ -106,6 +106,7 @@ def evaluate(
     with_precursor = [r for r in per_incident if r["precursor"]]
     precursor_total = len(with_precursor)
     precursor_warned = sum(r["warned_1h"] for r in with_precursor)
+    warned_open = sum(r["warned_1h"] and r["open_at_incident"] for r in per_incident)
     available = [r["available_lead_h"] for r in with_precursor if r["available_lead_h"] is not None]
     opened = [a for a in alerts if start <= a.opened_at <= end]
     inc_times = _times_by_asset(incidents)
@@ -119,6 +120,7 @@ def evaluate(
     out = {
         "incidents": window.height,
         "warned_1h": len(warned),
+        "warned_1h_open_at_incident": warned_open,
         "recall_at_1h": len(warned) / window.height if window.height else None,
         "recall_at_1h_ci95": recall_interval(len(warned), window.height),
         "median_lead_h": float(np.median(warned)) if warned else None,
@@ -186,6 +188,11 @@ def incident_leads(alerts: list[Alert], window: pl.DataFrame, horizon: timedelta
                 "alert_opened_at": first.opened_at.isoformat() if first else None,
                 "lead_h": lead,
                 "warned_1h": lead is not None and lead >= 1.0,
+                # Or closed before it, after the risk had fallen back for a cool-down: the
+                # alert still counts (the incident came within its horizon), but the control
+                # room had no open alert when the asset stopped.
+                "open_at_incident": first is not None
+                and (first.closed_at is None or first.closed_at >= ts),
             }
         )
     return rows

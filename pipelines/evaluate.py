@@ -11,6 +11,8 @@ from pipelines.dataset import Dataset, scored
 
 KEYS = (
     "incidents",
+    "warned_1h",
+    "warned_1h_open_at_incident",
     "recall_at_1h",
     "recall_at_1h_ci95",
     "recall_at_1h_precursor",
@@ -131,6 +133,35 @@ def at_false_alerts(ds: Dataset, scored_rows: pl.DataFrame, policy: Policy, ceil
 def model_metrics(ds: Dataset, model: RiskModel, x_test: pl.DataFrame, policy: Policy) -> dict:
     """The model on the test window, at its own stored threshold."""
     return window_metrics(ds, scored(ds, x_test, model.predict(x_test)), model.threshold, policy)
+
+
+OPENING_SIGNALS = 3  # how many of an alert's top contributions the per-incident table names
+
+
+def explain_openings(model: RiskModel, x: pl.DataFrame, per_incident: list[dict]) -> None:
+    """Give each incident row with an alert the model's top contributions at the grid time that
+    alert opened (`alert_signals`), as the scorer stored them: what the operator was first told,
+    auditable against what the incident turned out to be. Rows without an alert get None."""
+    wanted = [(r["asset_id"], r["alert_opened_at"]) for r in per_incident if r["alert_id"]]
+    for r in per_incident:
+        r["alert_signals"] = None
+    if not wanted:
+        return
+    keys = pl.DataFrame(
+        {"asset_id": [a for a, _ in wanted], "opened": [t for _, t in wanted]},
+        schema={"asset_id": pl.String, "opened": pl.String},
+    ).with_columns(pl.col("opened").str.to_datetime(time_zone="UTC").alias("t"))
+    rows = x.join(keys.unique(["asset_id", "t"]), on=["asset_id", "t"], how="inner")
+    explained = model.contributions(rows, top=OPENING_SIGNALS)
+    at = {
+        (a, o): c
+        for a, o, c in zip(
+            rows.get_column("asset_id"), rows.get_column("opened"), explained, strict=True
+        )
+    }
+    for r in per_incident:
+        if r["alert_id"]:
+            r["alert_signals"] = at.get((r["asset_id"], r["alert_opened_at"]))
 
 
 def beats(new: dict, old: dict, budget: float) -> bool:

@@ -27,7 +27,14 @@ from pipelines.dataset import (
     scored,
     subsample_negatives,
 )
-from pipelines.evaluate import baselines, beats, choose, model_metrics, window_metrics
+from pipelines.evaluate import (
+    baselines,
+    beats,
+    choose,
+    explain_openings,
+    model_metrics,
+    window_metrics,
+)
 from precursor.core import db
 from precursor.core.errors import PrecursorError
 from precursor.core.settings import Settings
@@ -103,6 +110,7 @@ def fit_and_evaluate(ds: Dataset, policy: Policy, budget: float, quiet: bool = F
     valid_m = window_metrics(ds, valid_scored, model.threshold, policy, which="valid")
     test_scored = scored(ds, x_test, model.predict(x_test))
     test_m = window_metrics(ds, test_scored, model.threshold, policy, per_incident=True)
+    explain_openings(model, x_test, test_m["per_incident"])
     base = baselines(ds, x_train, x_valid, x_test, policy, budget, test_scored)
     return Fitted(model, test_m, valid_m, base, x_train, x_valid, x_test)
 

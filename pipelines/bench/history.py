@@ -24,6 +24,7 @@ from pipelines.dataset import (
     feature_rows,
     scored,
     span_windows,
+    truth_from,
 )
 from pipelines.train import fit_and_evaluate
 from precursor.core.errors import PrecursorError
@@ -55,7 +56,8 @@ def evaluate_histories(
     settings: Settings,
 ) -> dict:
     """One plant: a first model per history length, each judged on the same live days."""
-    frames, truth = render_plant(seed, assets, max(histories) + live_days, interval)
+    frames, records = render_plant(seed, assets, max(histories) + live_days, interval)
+    truth = truth_from(records)
     horizon = timedelta(hours=settings.horizon_h)
     min_downtime = timedelta(minutes=settings.min_downtime_min)
     policy = replace(policy_from(settings), horizon=horizon)

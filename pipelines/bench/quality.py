@@ -19,6 +19,7 @@ from models.features import Frames
 from pipelines.dataset import dataset_from_frames, span_windows, truth_from
 from pipelines.simulate.frames import Collect, frames_from
 from pipelines.simulate.run import SimConfig, Simulation
+from pipelines.simulate.signals import precursor_evidence
 from pipelines.train import fit_and_evaluate
 from precursor.core.errors import PrecursorError
 from precursor.core.settings import Settings
@@ -75,23 +76,43 @@ def meets(m: dict, budget: float) -> dict[str, bool | None]:
     return points
 
 
-def render_plant(
-    seed: int, assets: int, days: float, interval: int
-) -> tuple[Frames, dict[str, str | None]]:
-    """A simulated plant in memory: the frames `train` would load, and its ground truth."""
+def render_plant(seed: int, assets: int, days: float, interval: int) -> tuple[Frames, list[dict]]:
+    """A simulated plant in memory: the frames `train` would load, and its ground-truth
+    records (pipelines.dataset.truth_from makes the precursor onsets of them)."""
     sim = Simulation(SimConfig(seed=seed, assets=assets, days=days, interval_s=interval))
     sink = Collect()
     sim.emit(sink)
     frames = frames_from(sink.messages, sim.registry())
     del sink  # the raw messages are no longer needed; the frames hold the rollups
-    return frames, truth_from(sim.ground_truth())
+    return frames, sim.ground_truth()
+
+
+def explained_openings(per_incident: list[dict], records: list[dict]) -> dict:
+    """Of the incidents with a precursor that an alert warned of >= 1 h ahead, how many alerts
+    named, among their top contributions when they opened, a signal the ground truth's
+    mechanism moves (pipelines.simulate.signals.precursor_evidence): whether the first thing an
+    operator is told points at what is really going wrong."""
+    mechanism = {
+        rec.get("event_id") or rec.get("incident_id"): rec.get("mechanism")
+        for rec in records
+        if rec.get("type") == "incident"
+    }
+    named = warned = 0
+    for row in per_incident:
+        mech = mechanism.get(row["ref"])
+        if not (row["precursor"] and row["warned_1h"] and mech):
+            continue
+        warned += 1
+        told = {c["signal"] for c in row.get("alert_signals") or []}
+        named += bool(told & precursor_evidence(mech))
+    return {"named": named, "warned": warned}
 
 
 def evaluate_plant(
     seed: int, assets: int, days: float, interval: int, settings: Settings, quiet: bool
 ) -> dict:
     """Render one plant, train on it as `train` does, and return its test-window figures."""
-    frames, truth = render_plant(seed, assets, days, interval)
+    frames, records = render_plant(seed, assets, days, interval)
     horizon = timedelta(hours=settings.horizon_h)
     buckets = frames.r15.get_column("bucket")
     lo, hi = buckets.min(), buckets.max()
@@ -100,7 +121,7 @@ def evaluate_plant(
         span_windows(lo, hi, horizon),
         hi,
         horizon,
-        truth,
+        truth_from(records),
         timedelta(minutes=settings.min_downtime_min),
     )
     policy = replace(policy_from(settings), horizon=horizon)
@@ -111,6 +132,7 @@ def evaluate_plant(
         "seed": seed,
         "test_window": [w.test_start.isoformat(), w.test_end.isoformat()],
         **{k: m[k] for k in PLANT_KEYS},
+        "explained_at_opening": explained_openings(m["per_incident"], records),
         "baselines": {
             name: {k: b[k] for k in BASELINE_KEYS}
             | {"model_at_same_false_alerts": b["model_at_same_false_alerts"]}
@@ -134,6 +156,9 @@ def summarise(plants: list[dict]) -> dict:
         "plants": len(plants),
         "meet": {k: sum(p["meets"][k] is True for p in plants) for k in points},
         "meet_all": sum(all(v is True for v in p["meets"].values()) for p in plants),
+        "explained_at_opening": {
+            k: sum(p["explained_at_opening"][k] for p in plants) for k in ("named", "warned")
+        },
         **{k: spread(k) for k in SPREAD_KEYS},
     }
 

@@ -51,6 +51,17 @@ TRIP_TAG = {
     "hydraulic_leak": "hydraulic_pressure_bar",
     "engine_overheat": "engine_temp_c",
 }
+
+
+def precursor_evidence(mechanism: str) -> set[str]:
+    """The explanation names (models.estimator.signal_of) that point at a mechanism's precursor:
+    the tags it moves (EFFECTS) and, for an electrical fault, the motor current it spikes and
+    the FAULT alarms those trip (AssetRenderer._alarms). pipelines.bench.quality checks what
+    alerts said at their opening against this."""
+    extra = {"motor_current_a", "alarms:FAULT"} if mechanism == "electrical_fault" else set()
+    return set(EFFECTS.get(mechanism, {})) | extra
+
+
 PRIORITY = {"HIHI": 1, "LOLO": 1, "TRIP": 1, "FAULT": 2, "HI": 3, "LO": 3}
 
 

@@ -64,6 +64,9 @@ def test_bench_quality_json_reports_each_plant_against_the_bar() -> None:
     (plant,) = figures["plants"]
     assert plant["seed"] == 6 and plant["incidents_with_precursor"] == 2
     assert set(plant["baselines"]) == {"threshold", "isolation_forest"}
+    opening = plant["explained_at_opening"]
+    assert 0 <= opening["named"] <= opening["warned"] <= plant["incidents_with_precursor"]
+    assert figures["summary"]["explained_at_opening"] == opening
     assert figures["summary"]["meet"]["false_alerts"] == int(
         plant["false_alerts_per_asset_week"] <= figures["bar"]["false_alerts_per_asset_week_max"]
     )
@@ -78,6 +81,7 @@ def test_bench_quality_table_marks_what_it_could_not_judge() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line[:4].strip()}
-    assert rows["1"].split()[-2:] == ["n/a", "no"]  # no precursor incident in its test window
+    # No precursor incident in its test window: nothing to judge, nothing to explain.
+    assert rows["1"].split()[-3:] == ["n/a", "0/0", "no"]
     assert "skipped: no incident within 24 h" in rows["3"]  # none in its validation window
     assert "plants meeting each point of the bar, of 1:" in result.stdout

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from pipelines.bench.quality import beats_baseline, meets, summarise
+from pipelines.bench.quality import beats_baseline, explained_openings, meets, summarise
 from precursor.cli.commands.args import seed_list
 
 
@@ -32,6 +32,7 @@ def _figures(**over) -> dict:
             "threshold": _baseline(0.1, 0.2, _matched(0.2, 0.5)),
             "isolation_forest": _baseline(0.2, 0.3, _matched(0.3, 0.6)),
         },
+        "explained_at_opening": {"named": 4, "warned": 5},
     }
     return fig | over
 
@@ -80,6 +81,35 @@ def test_summary_counts_only_points_met() -> None:
         "beats_baselines": 2,
     }
     assert s["median_lead_h"] == {"min": 4.0, "median": 5.25, "max": 6.5}
+    assert s["explained_at_opening"] == {"named": 12, "warned": 15}  # pooled over plants
+
+
+def _incident(ref: str, signals: list[str] | None, precursor=True, warned=True) -> dict:
+    told = None if signals is None else [{"signal": s, "contribution": 1.0} for s in signals]
+    return {"ref": ref, "precursor": precursor, "warned_1h": warned, "alert_signals": told}
+
+
+def test_openings_are_judged_by_the_signals_the_failing_mechanism_moves() -> None:
+    records = [
+        {"type": "incident", "event_id": "bw", "mechanism": "bearing_wear"},
+        {"type": "incident", "event_id": "oc", "mechanism": "overload_clogging"},
+        {"type": "incident", "event_id": "ef", "mechanism": "electrical_fault"},
+        {"type": "incident", "incident_id": "hl", "mechanism": "hydraulic_leak"},
+        {"type": "episode", "event_id": "ep", "mechanism": "bearing_wear"},
+        {"type": "incident", "event_id": "fo", "mechanism": None},  # foreign object: no precursor
+    ]
+    rows = [
+        _incident("bw", ["hydraulic_pressure_bar", "bearing_temp_c"]),  # bearing temp: named
+        _incident("oc", ["vibration_mm_s", "signals:all"]),  # neither moves with clogging
+        _incident("ef", ["alarms:FAULT"]),  # the relay's fault alarms: named
+        _incident("hl", ["hydraulic_pressure_bar"], warned=False),  # too late: not judged
+        _incident("ep", ["vibration_mm_s"]),  # not an incident in the ground truth
+        _incident("fo", ["motor_current_a"], precursor=False),
+    ]
+    assert explained_openings(rows, records) == {"named": 2, "warned": 3}
+    rows[1]["alert_signals"] = [{"signal": "winding_temp_c", "contribution": 0.1}]
+    assert explained_openings(rows, records) == {"named": 3, "warned": 3}
+    assert explained_openings([_incident("bw", None)], records) == {"named": 0, "warned": 1}
 
 
 @pytest.mark.parametrize(

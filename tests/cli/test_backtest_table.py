@@ -1,5 +1,5 @@
 """The backtest's terminal tables: one metric a line, recalls with their 95 % interval; one
-incident a line with its alert and lead."""
+incident a line with its alert, lead, whether it was still open and what it named."""
 
 from __future__ import annotations
 
@@ -40,10 +40,13 @@ def test_incident_list_shows_onset_alert_and_lead_and_marks_what_came_too_late(
     rows = [
         {**common, "asset_id": "CV-01", "ts": "2026-04-05T12:00:00+00:00", "precursor": True,
          "precursor_onset": "2026-04-05T03:36:00+00:00", "alert_id": "a",
-         "alert_opened_at": "2026-04-05T08:42:00+00:00", "lead_h": 3.3, "warned_1h": True},
+         "alert_opened_at": "2026-04-05T08:42:00+00:00", "lead_h": 3.3, "warned_1h": True,
+         "open_at_incident": True, "alert_signals": [
+             {"signal": "motor_current_a", "contribution": 2.7},
+             {"signal": "signals:all", "contribution": 0.3}]},
         {**common, "asset_id": "CR-02", "ts": "2026-04-06T01:15:00+00:00", "precursor": False,
-         "precursor_onset": None, "alert_opened_at": "2026-04-06T00:45:00+00:00",
-         "lead_h": 0.5, "warned_1h": False},
+         "precursor_onset": None, "alert_id": "b", "alert_opened_at": "2026-04-06T00:45:00+00:00",
+         "lead_h": 0.5, "warned_1h": False, "open_at_incident": False, "alert_signals": []},
         {**common, "asset_id": "PU-03", "ts": "2026-04-07T09:00:00+00:00", "precursor": None,
          "source": "hse", "precursor_onset": None, "alert_opened_at": None, "lead_h": None,
          "warned_1h": False},
@@ -53,8 +56,9 @@ def test_incident_list_shows_onset_alert_and_lead_and_marks_what_came_too_late(
     assert head.split()[:2] == ["incident", "(UTC)"]
     assert lines[0].split() == [
         "2026-04-05", "12:00", "CV-01", "dispatch", "2026-04-05", "03:36", "2026-04-05", "08:42",
-        "3.3",
+        "3.3", "yes", "motor_current_a,", "signals:all",
     ]  # fmt: skip
-    assert lines[1].split()[-4:] == ["00:45", "0.5", "(<1", "h)"]
+    # Closed before the incident came, and explained by nothing above zero.
+    assert lines[1].split()[-6:] == ["00:45", "0.5", "(<1", "h)", "no", "-"]
     assert "none" in lines[1].split()
-    assert lines[2].split()[2:] == ["PU-03", "hse", "?", "-", "-"]
+    assert lines[2].split()[2:] == ["PU-03", "hse", "?", "-", "-", "-", "-"]

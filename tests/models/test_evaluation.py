@@ -97,6 +97,30 @@ def test_an_alert_still_open_warns_of_an_incident_beyond_the_horizon() -> None:
     assert m["false_alerts"] == 1
 
 
+def test_a_warning_whose_alert_closed_before_the_incident_says_so() -> None:
+    # A: open from 4 h to 12 h, the stop at 10 h; B: open from 0 to 5 h, the stop at 10 h
+    # (within the horizon, so warned) but the alert had closed after its cool-down; C: open.
+    incidents = pl.DataFrame(
+        {"asset_id": ["A", "B", "C"], "ts": [T0 + 10 * H, T0 + 10 * H, T0 + 10 * H]}
+    )
+    alerts = [
+        replace(_alert("A", T0 + 4 * H), closed_at=T0 + 12 * H),
+        replace(_alert("B", T0), closed_at=T0 + 5 * H),
+        _alert("C", T0 + 2 * H),
+    ]
+    m = evaluate(alerts, incidents, T0, T0 + 48 * H, 3, timedelta(hours=24))
+    table = {r["asset_id"]: r for r in m["per_incident"]}
+    assert all(r["warned_1h"] for r in table.values())
+    assert [table[a]["open_at_incident"] for a in "ABC"] == [True, False, True]
+    assert m["warned_1h"] == 3 and m["warned_1h_open_at_incident"] == 2
+    # Warned too late, or not at all: not counted as open at it either.
+    late = evaluate([_alert("A", T0 + 9.5 * H)], incidents[:1], T0, T0 + 48 * H, 1, 24 * H)
+    assert late["per_incident"][0]["open_at_incident"] is True
+    assert late["warned_1h_open_at_incident"] == 0
+    missed = evaluate([], incidents[:1], T0, T0 + 48 * H, 1, 24 * H)
+    assert missed["per_incident"][0]["open_at_incident"] is False
+
+
 def test_false_alerts_that_planned_maintenance_followed_are_counted_and_stay_false() -> None:
     incidents = pl.DataFrame({"asset_id": ["A"], "ts": [T0 + 10 * H]})
     closed = [

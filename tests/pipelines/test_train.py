@@ -53,6 +53,15 @@ def test_train_backtest_and_the_in_memory_evaluation_agree(settings, tmp_path) -
     assert sum(bool(r["precursor"]) for r in table) == backtested["incidents_with_precursor"]
     for mine, theirs in zip(trained["per_incident"], table, strict=True):
         _same(mine, theirs, mine.keys())
+    # Each alert's opening is explained as the scorer explained it: up to three signals, the
+    # strongest first; an incident no alert warned of has no explanation.
+    assert any(r["alert_id"] for r in table)
+    for r in table:
+        if r["alert_id"] is None:
+            assert r["alert_signals"] is None and r["open_at_incident"] is False
+            continue
+        told = [c["contribution"] for c in r["alert_signals"]]
+        assert 1 <= len(told) <= 3 and told == sorted(told, reverse=True) and min(told) > 0
 
     plant = evaluate_plant(SEED, ASSETS, DAYS, 300, settings, quiet=True)
     _same(trained, plant, PLANT_KEYS)

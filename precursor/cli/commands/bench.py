@@ -182,7 +182,7 @@ def run_quality(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{'seed':>4} {'incid':>5} {'prec':>4} {'recall_p':>8} {'recall':>6} {'lead_h':>6} "
-        f"{'avail_h':>7} {'FA/aw':>6} {'beats':>5}  meets all"
+        f"{'avail_h':>7} {'FA/aw':>6} {'beats':>5} {'named':>5}  meets all"
     )
     for p in result["plants"]:
         print(
@@ -190,7 +190,7 @@ def run_quality(args: argparse.Namespace) -> int:
             f"{_fig(p['recall_at_1h_precursor']):>8} {_fig(p['recall_at_1h']):>6} "
             f"{_fig(p['median_lead_h'], 1):>6} {_fig(p['median_available_lead_h'], 1):>7} "
             f"{_fig(p['false_alerts_per_asset_week']):>6} "
-            f"{_yes(p['meets']['beats_baselines']):>5}  "
+            f"{_yes(p['meets']['beats_baselines']):>5} {_share(p['explained_at_opening']):>5}  "
             f"{_yes(all(v is True for v in p['meets'].values()))}"
         )
     for p in result["skipped"]:
@@ -206,7 +206,16 @@ def run_quality(args: argparse.Namespace) -> int:
     for key, rule in points:
         print(f"  {key:24s} {rule:28s} {s['meet'][key]}")
     print(f"  {'all':24s} {'':28s} {s['meet_all']}")
+    e = s["explained_at_opening"]
+    print(
+        f"alerts that named the failing mechanism's signal when they opened (top 3): "
+        f"{e['named']} of {e['warned']} warned incidents with a precursor"
+    )
     return 0
+
+
+def _share(counts: dict) -> str:
+    return f"{counts['named']}/{counts['warned']}"
 
 
 def run_history(args: argparse.Namespace) -> int:

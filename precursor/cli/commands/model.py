@@ -13,6 +13,7 @@ ROWS = [
     ("incidents", "incidents", "{:.0f}"),
     ("recall_at_1h", "recall >= 1 h ahead", "{:.2f}"),
     ("recall_at_1h_precursor", "  with a precursor", "{:.2f}"),
+    ("warned_1h_open_at_incident", "warned, alert open at it", "{:.0f}"),
     ("median_lead_h", "median lead (h)", "{:.1f}"),
     ("p10_lead_h", "p10 lead (h)", "{:.1f}"),
     ("median_available_lead_h", "  most possible (h)", "{:.1f}"),
@@ -139,10 +140,11 @@ def run_backtest(args: argparse.Namespace) -> int:
 
 def print_incidents(rows: list[dict]) -> None:
     """One line per incident: when, where, its precursor's onset (ground truth, when known),
-    the alert that warned of it first and how many hours ahead."""
+    the alert that warned of it first, how many hours ahead, whether it was still open when
+    the incident came, and the signals it named when it opened."""
     print(
         f"{'incident (UTC)':17s} {'asset':10s} {'source':9s} {'precursor from':17s} "
-        f"{'alert opened':17s} {'lead (h)':>8s}"
+        f"{'alert opened':17s} {'lead (h)':>8s} {'open':4s} named at opening"
     )
     for r in rows:
         precursor = {True: _minute(r["precursor_onset"]), False: "none", None: "?"}[r["precursor"]]
@@ -151,8 +153,18 @@ def print_incidents(rows: list[dict]) -> None:
             lead += " (<1 h)"
         print(
             f"{_minute(r['ts']):17s} {r['asset_id']:10s} {r['source'] or '-':9s} {precursor:17s} "
-            f"{_minute(r['alert_opened_at']):17s} {lead:>8s}"
+            f"{_minute(r['alert_opened_at']):17s} {lead:>8s} {_open(r):4s} {_named(r)}".rstrip()
         )
+
+
+def _open(row: dict) -> str:
+    if row["alert_id"] is None:
+        return "-"
+    return "yes" if row.get("open_at_incident") else "no"
+
+
+def _named(row: dict) -> str:
+    return ", ".join(c["signal"] for c in row.get("alert_signals") or []) or "-"
 
 
 def _minute(iso: str | None) -> str:
