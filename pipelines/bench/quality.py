@@ -34,6 +34,8 @@ PLANT_KEYS = (
     "recall_at_1h_precursor_ci95",
     "recall_at_1h",
     "recall_at_1h_ci95",
+    "warned_1h",
+    "warned_1h_open_at_incident",
     "median_lead_h",
     "p10_lead_h",
     "median_available_lead_h",
@@ -159,6 +161,8 @@ def summarise(plants: list[dict]) -> dict:
         "explained_at_opening": {
             k: sum(p["explained_at_opening"][k] for p in plants) for k in ("named", "warned")
         },
+        "warned_1h": sum(p["warned_1h"] for p in plants),
+        "warned_1h_open_at_incident": sum(p["warned_1h_open_at_incident"] for p in plants),
         **{k: spread(k) for k in SPREAD_KEYS},
     }
 

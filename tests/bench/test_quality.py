@@ -33,6 +33,8 @@ def _figures(**over) -> dict:
             "isolation_forest": _baseline(0.2, 0.3, _matched(0.3, 0.6)),
         },
         "explained_at_opening": {"named": 4, "warned": 5},
+        "warned_1h": 7,
+        "warned_1h_open_at_incident": 6,
     }
     return fig | over
 
@@ -82,6 +84,7 @@ def test_summary_counts_only_points_met() -> None:
     }
     assert s["median_lead_h"] == {"min": 4.0, "median": 5.25, "max": 6.5}
     assert s["explained_at_opening"] == {"named": 12, "warned": 15}  # pooled over plants
+    assert (s["warned_1h"], s["warned_1h_open_at_incident"]) == (21, 18)
 
 
 def _incident(ref: str, signals: list[str] | None, precursor=True, warned=True) -> dict:

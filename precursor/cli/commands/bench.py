@@ -211,6 +211,10 @@ def run_quality(args: argparse.Namespace) -> int:
         f"alerts that named the failing mechanism's signal when they opened (top 3): "
         f"{e['named']} of {e['warned']} warned incidents with a precursor"
     )
+    print(
+        f"warned incidents whose alert was still open when they came: "
+        f"{s['warned_1h_open_at_incident']} of {s['warned_1h']}"
+    )
     return 0
 
 
