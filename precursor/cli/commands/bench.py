@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="backtest figures on several simulated plants, in memory",
         description="Render a simulated plant per seed in memory, train and backtest on it as "
         "`train` does (no database or broker), and report each plant's test-window figures "
-        "against the quality bar. About 2 minutes and a few GB per 120-day plant.",
+        "against the quality bar; also whether each warned alert named, when it opened, a "
+        "signal the failing mechanism moves (ground truth), and whether it was still open when "
+        "the incident came. About 2 minutes and a few GB per 120-day plant.",
     )
     _plant_arguments(quality)
     quality.add_argument("--days", type=simulated_days, default=120.0, help="(120)")

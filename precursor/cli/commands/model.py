@@ -74,7 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--incidents",
         action="store_true",
-        help="also list every incident of the test window with its alert and lead",
+        help="also list every incident of the test window with its alert and lead, whether "
+        "the alert was still open when it came, and what the alert named when it opened",
     )
     b.add_argument("--json", action="store_true", help="print one JSON object (with the list)")
     b.set_defaults(run=run_backtest)
