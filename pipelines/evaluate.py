@@ -140,8 +140,9 @@ OPENING_SIGNALS = 3  # how many of an alert's top contributions the per-incident
 
 def explain_openings(model: RiskModel, x: pl.DataFrame, per_incident: list[dict]) -> None:
     """Give each incident row with an alert the model's top contributions at the grid time that
-    alert opened (`alert_signals`), as the scorer stored them: what the operator was first told,
-    auditable against what the incident turned out to be. Rows without an alert get None."""
+    alert opened (`alert_signals`: the first three of the five the scorer stores with it): what
+    the operator was first told, to check against what the incident turned out to be. Rows
+    without an alert get None."""
     wanted = [(r["asset_id"], r["alert_opened_at"]) for r in per_incident if r["alert_id"]]
     for r in per_incident:
         r["alert_signals"] = None
