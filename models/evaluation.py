@@ -117,6 +117,8 @@ def evaluate(
     ]
     false = len(false_alerts)
     span_s = max((end - start).total_seconds(), 1.0)
+    # How many alerts stand open at a time, on average: what a longer cool-down costs.
+    open_s = sum((min(a.closed_at or end, end) - a.opened_at).total_seconds() for a in opened)
     out = {
         "incidents": window.height,
         "warned_1h": len(warned),
@@ -129,6 +131,7 @@ def evaluate(
         "false_alerts": false,
         "false_alerts_per_asset_week": false / (n_assets * span_s / WEEK_S),
         "alerts_per_shift": len(opened) / (span_s / (shift_h * 3600.0)),
+        "alerts_open_mean": open_s / span_s,
         "horizon_h": horizon_s / 3600,
     }
     if maintenance is not None:

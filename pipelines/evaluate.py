@@ -21,6 +21,7 @@ KEYS = (
     "p10_lead_h",
     "false_alerts_per_asset_week",
     "alerts_per_shift",
+    "alerts_open_mean",
     "pr_auc",
     "alerts",
     "false_alerts",

@@ -41,6 +41,7 @@ PLANT_KEYS = (
     "median_available_lead_h",
     "false_alerts_per_asset_week",
     "alerts_per_shift",
+    "alerts_open_mean",
     "pr_auc",
 )
 SPREAD_KEYS = (

@@ -113,6 +113,8 @@ def test_a_warning_whose_alert_closed_before_the_incident_says_so() -> None:
     assert all(r["warned_1h"] for r in table.values())
     assert [table[a]["open_at_incident"] for a in "ABC"] == [True, False, True]
     assert m["warned_1h"] == 3 and m["warned_1h_open_at_incident"] == 2
+    # Open 8 h, 5 h, and 46 h up to the window's end, over 48 h: 59 / 48 alerts at a time.
+    assert m["alerts_open_mean"] == pytest.approx(59 / 48)
     # Warned too late, or not at all: not counted as open at it either.
     late = evaluate([_alert("A", T0 + 9.5 * H)], incidents[:1], T0, T0 + 48 * H, 1, 24 * H)
     assert late["per_incident"][0]["open_at_incident"] is True

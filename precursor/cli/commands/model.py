@@ -21,6 +21,7 @@ ROWS = [
     ("false_alerts", "  false alerts", "{:.0f}"),
     ("false_alerts_before_maintenance", "  followed by planned maint.", "{:.0f}"),
     ("alerts_per_shift", "alerts / shift", "{:.2f}"),
+    ("alerts_open_mean", "alerts open at a time", "{:.2f}"),
     ("pr_auc", "PR-AUC (rows)", "{:.3f}"),
 ]
 
