@@ -94,21 +94,23 @@ def explained_openings(per_incident: list[dict], records: list[dict]) -> dict:
     """Of the incidents with a precursor that an alert warned of >= 1 h ahead, how many alerts
     named, among their top contributions when they opened, a signal the ground truth's
     mechanism moves (pipelines.simulate.signals.precursor_evidence): whether the first thing an
-    operator is told points at what is really going wrong."""
+    operator is told points at what is really going wrong. `first`: how many named one first."""
     mechanism = {
         rec.get("event_id") or rec.get("incident_id"): rec.get("mechanism")
         for rec in records
         if rec.get("type") == "incident"
     }
-    named = warned = 0
+    named = first = warned = 0
     for row in per_incident:
         mech = mechanism.get(row["ref"])
         if not (row["precursor"] and row["warned_1h"] and mech):
             continue
         warned += 1
-        told = {c["signal"] for c in row.get("alert_signals") or []}
-        named += bool(told & precursor_evidence(mech))
-    return {"named": named, "warned": warned}
+        told = [c["signal"] for c in row.get("alert_signals") or []]
+        evidence = precursor_evidence(mech)
+        named += bool(set(told) & evidence)
+        first += bool(told) and told[0] in evidence
+    return {"named": named, "first": first, "warned": warned}
 
 
 def evaluate_plant(
@@ -160,7 +162,8 @@ def summarise(plants: list[dict]) -> dict:
         "meet": {k: sum(p["meets"][k] is True for p in plants) for k in points},
         "meet_all": sum(all(v is True for v in p["meets"].values()) for p in plants),
         "explained_at_opening": {
-            k: sum(p["explained_at_opening"][k] for p in plants) for k in ("named", "warned")
+            k: sum(p["explained_at_opening"][k] for p in plants)
+            for k in ("named", "first", "warned")
         },
         "warned_1h": sum(p["warned_1h"] for p in plants),
         "warned_1h_open_at_incident": sum(p["warned_1h_open_at_incident"] for p in plants),

@@ -32,7 +32,7 @@ def _figures(**over) -> dict:
             "threshold": _baseline(0.1, 0.2, _matched(0.2, 0.5)),
             "isolation_forest": _baseline(0.2, 0.3, _matched(0.3, 0.6)),
         },
-        "explained_at_opening": {"named": 4, "warned": 5},
+        "explained_at_opening": {"named": 4, "first": 3, "warned": 5},
         "warned_1h": 7,
         "warned_1h_open_at_incident": 6,
     }
@@ -83,7 +83,7 @@ def test_summary_counts_only_points_met() -> None:
         "beats_baselines": 2,
     }
     assert s["median_lead_h"] == {"min": 4.0, "median": 5.25, "max": 6.5}
-    assert s["explained_at_opening"] == {"named": 12, "warned": 15}  # pooled over plants
+    assert s["explained_at_opening"] == {"named": 12, "first": 9, "warned": 15}  # pooled
     assert (s["warned_1h"], s["warned_1h_open_at_incident"]) == (21, 18)
 
 
@@ -109,10 +109,11 @@ def test_openings_are_judged_by_the_signals_the_failing_mechanism_moves() -> Non
         _incident("ep", ["vibration_mm_s"]),  # not an incident in the ground truth
         _incident("fo", ["motor_current_a"], precursor=False),
     ]
-    assert explained_openings(rows, records) == {"named": 2, "warned": 3}
+    assert explained_openings(rows, records) == {"named": 2, "first": 1, "warned": 3}
     rows[1]["alert_signals"] = [{"signal": "winding_temp_c", "contribution": 0.1}]
-    assert explained_openings(rows, records) == {"named": 3, "warned": 3}
-    assert explained_openings([_incident("bw", None)], records) == {"named": 0, "warned": 1}
+    assert explained_openings(rows, records) == {"named": 3, "first": 2, "warned": 3}
+    told = explained_openings([_incident("bw", None)], records)
+    assert told == {"named": 0, "first": 0, "warned": 1}
 
 
 @pytest.mark.parametrize(

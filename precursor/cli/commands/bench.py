@@ -210,8 +210,9 @@ def run_quality(args: argparse.Namespace) -> int:
     print(f"  {'all':24s} {'':28s} {s['meet_all']}")
     e = s["explained_at_opening"]
     print(
-        f"alerts that named the failing mechanism's signal when they opened (top 3): "
-        f"{e['named']} of {e['warned']} warned incidents with a precursor"
+        f"alerts that named the failing mechanism's signal when they opened: "
+        f"{e['named']} of {e['warned']} warned incidents with a precursor among the top 3, "
+        f"{e['first']} first"
     )
     print(
         f"warned incidents whose alert was still open when they came: "
