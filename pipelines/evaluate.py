@@ -144,26 +144,17 @@ def explain_openings(model: RiskModel, x: pl.DataFrame, per_incident: list[dict]
     alert opened (`alert_signals`: the first three of the five the scorer stores with it): what
     the operator was first told, to check against what the incident turned out to be. Rows
     without an alert get None."""
-    wanted = [(r["asset_id"], r["alert_opened_at"]) for r in per_incident if r["alert_id"]]
-    for r in per_incident:
-        r["alert_signals"] = None
-    if not wanted:
-        return
-    keys = pl.DataFrame(
-        {"asset_id": [a for a, _ in wanted], "opened": [t for _, t in wanted]},
-        schema={"asset_id": pl.String, "opened": pl.String},
-    ).with_columns(pl.col("opened").str.to_datetime(time_zone="UTC").alias("t"))
-    rows = x.join(keys.unique(["asset_id", "t"]), on=["asset_id", "t"], how="inner")
-    explained = model.contributions(rows, top=OPENING_SIGNALS)
-    at = {
-        (a, o): c
-        for a, o, c in zip(
-            rows.get_column("asset_id"), rows.get_column("opened"), explained, strict=True
-        )
-    }
-    for r in per_incident:
-        if r["alert_id"]:
-            r["alert_signals"] = at.get((r["asset_id"], r["alert_opened_at"]))
+    wanted = {(r["asset_id"], r["alert_opened_at"]) for r in per_incident if r["alert_id"]}
+    at: dict[tuple[str, str], list[dict]] = {}
+    if wanted:
+        keys = pl.DataFrame(
+            list(wanted), schema={"asset_id": pl.String, "opened": pl.String}, orient="row"
+        ).with_columns(pl.col("opened").str.to_datetime(time_zone="UTC").alias("t"))
+        rows = x.join(keys, on=["asset_id", "t"], how="inner")
+        explained = model.contributions(rows, top=OPENING_SIGNALS)
+        at = dict(zip(rows.select("asset_id", "opened").iter_rows(), explained, strict=True))
+    for r in per_incident:  # rows without an alert have no opening (None, None): None
+        r["alert_signals"] = at.get((r["asset_id"], r["alert_opened_at"]))
 
 
 def beats(new: dict, old: dict, budget: float) -> bool:

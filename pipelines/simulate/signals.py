@@ -53,12 +53,18 @@ TRIP_TAG = {
 }
 
 
+# A developing insulation fault spikes the motor current now and then, and each spike trips the
+# protection relay's FAULT input (AssetRenderer._spikes, _tag, _alarms).
+SPIKING_MECHANISM = "electrical_fault"
+SPIKED_TAG = "motor_current_a"
+
+
 def precursor_evidence(mechanism: str) -> set[str]:
     """The explanation names (models.estimator.signal_of) that point at a mechanism's precursor:
-    the tags it moves (EFFECTS) and, for an electrical fault, the motor current it spikes and
-    the FAULT alarms those trip (AssetRenderer._alarms). pipelines.bench.quality checks what
-    alerts said at their opening against this."""
-    extra = {"motor_current_a", "alarms:FAULT"} if mechanism == "electrical_fault" else set()
+    the tags it moves (EFFECTS) and, for the spiking mechanism, the tag it spikes and the FAULT
+    alarms those trip. pipelines.bench.quality checks what alerts said at their opening
+    against this."""
+    extra = {SPIKED_TAG, "alarms:FAULT"} if mechanism == SPIKING_MECHANISM else set()
     return set(EFFECTS.get(mechanism, {})) | extra
 
 
@@ -107,7 +113,7 @@ class AssetRenderer:
         noise, self.noise_zi = lfilter(
             [1 - NOISE_PHI], [1, -NOISE_PHI], white, axis=1, zi=self.noise_zi * 1.0
         )
-        spikes = self._spikes(degr.get("electrical_fault"), running, n)
+        spikes = self._spikes(degr.get(SPIKING_MECHANISM), running, n)
         values = np.empty((len(self.kind.tags), n))
         for i, tag in enumerate(self.kind.tags):
             values[i] = self._tag(i, tag, load, running, amb, degr, noise[i], spikes)
@@ -173,7 +179,7 @@ class AssetRenderer:
                 noise_gain += 1.5 * level
         if tag.off == AMBIENT:
             on = on + 0.4 * (amb - 16)  # hot afternoons run hotter
-        if tag.name == "motor_current_a":
+        if tag.name == SPIKED_TAG:
             muls = muls * spikes
         target = np.where(running, on * muls + adds, off)
         if tag.tau_min > 0:
@@ -203,14 +209,12 @@ class AssetRenderer:
                 if limit is None:
                     continue
                 out += self._hysteresis(t, values[i], running, tag.name, kind, limit, above)
-        if "motor_current_a" in self.kind.tag_names:
+        if SPIKED_TAG in self.kind.tag_names:
             # A developing insulation fault trips the protection relay's fault input briefly.
             for j in np.flatnonzero(spikes > 1.0):
-                out.append((float(t[j]), "motor_current_a", "FAULT", 2, "active", "EF-INS"))
+                out.append((float(t[j]), SPIKED_TAG, "FAULT", 2, "active", "EF-INS"))
                 if j + 1 < t.size:
-                    out.append(
-                        (float(t[j + 1]), "motor_current_a", "FAULT", 2, "cleared", "EF-INS")
-                    )
+                    out.append((float(t[j + 1]), SPIKED_TAG, "FAULT", 2, "cleared", "EF-INS"))
         return out
 
     def _hysteresis(
