@@ -20,7 +20,7 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from models.drift import drift_reference
-from models.features import CATEGORICAL, MODEL_STATS, is_fast
+from models.features import CATEGORICAL, DEVIATION_COUNTS, MODEL_STATS, is_fast
 
 PARAMS = {
     "objective": "binary",
@@ -69,7 +69,7 @@ def signal_of(feature: str) -> str:
     if parts[0] == "hse":
         return "hse_incidents"
     if parts[0] == "agg":
-        # across the asset's tags; the extremes are handed to their tag row by row (explain)
+        # across the asset's tags; handed to the tags they stand for row by row (credit_tags)
         return "signals:all"
     return f"context:{parts[1]}"
 
@@ -77,14 +77,78 @@ def signal_of(feature: str) -> str:
 _EXTREME = re.compile(r"agg\.(.+)_(max|min)")  # agg.z_6h_max: the largest z_6h of any tag
 
 
-def credit_extremes(
+def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, float, list[str]]]:
+    """The across-tags features an explanation can hand to tags: (feature index, rule, threshold,
+    the per-tag columns it summarises); rule is 'max' or 'min' for an extreme, 'above' for a
+    count of deviating tags."""
+    tags = sorted({c.split(".")[1] for c in present if c.startswith("sig.")})
+    out = []
+    for i, feature in enumerate(features):
+        match = _EXTREME.fullmatch(feature)
+        if match is not None:
+            stat, rule, limit = match.group(1), match.group(2), 0.0
+        elif feature in DEVIATION_COUNTS:
+            (stat, limit), rule = DEVIATION_COUNTS[feature], "above"
+        else:
+            continue
+        columns = [f"sig.{t}.{stat}" for t in tags if f"sig.{t}.{stat}" in present]
+        if columns:
+            out.append((i, rule, limit, columns))
+    return out
+
+
+def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
+    """Each row's share of an across-tags feature per tag: all of it to the tag holding an
+    extreme, equal parts to the tags a count counts; rows with no such tag get none."""
+    weights = np.zeros_like(values)
+    rows = np.arange(len(values))
+    if rule == "above":
+        over = np.nan_to_num(values, nan=-np.inf) > limit
+        counted = over.sum(axis=1, keepdims=True)
+        return np.divide(over, counted, out=weights, where=counted > 0)
+    known = ~np.isnan(values).all(axis=1)
+    fill = -np.inf if rule == "max" else np.inf
+    filled = np.where(np.isnan(values), fill, values)
+    pick = filled.argmax(axis=1) if rule == "max" else filled.argmin(axis=1)
+    weights[rows[known], pick[known]] = 1.0
+    return weights
+
+
+def credit_tags(
     frame: pl.DataFrame, features: list[str], shap: np.ndarray, names: list[str], summed: np.ndarray
 ) -> tuple[list[str], np.ndarray]:
-    """Move each row's contribution of an across-tags extreme (agg.<stat>_max / _min) from
-    'signals:all' to the tag that holds the extreme in that row, so that an explanation names a
-    signal an operator can look at. Sums are kept; counts of deviating tags stay shared."""
+    """Move each row's contribution of an across-tags feature from 'signals:all' to the tags it
+    stands for in that row, so that an explanation names a signal an operator can look at: an
+    extreme (agg.<stat>_max / _min) to the tag holding it, a count of deviating tags
+    (agg.tags_*) in equal parts to the tags it counts. Sums are kept; what no tag accounts for
+    (no tag known, or none deviating) stays on 'signals:all'."""
     if "signals:all" not in names:
         return names, summed
+    shares = _shares(features, set(frame.columns))
+    if not shares:
+        return names, summed
+    needed = sorted({c for *_, columns in shares for c in columns})
+    matrix = frame.select(needed).cast(pl.Float64).to_numpy()  # one read for all of them
+    where = {c: j for j, c in enumerate(needed)}
+    moved = np.zeros(len(summed))
+    credit: dict[str, np.ndarray] = {}
+    for i, rule, limit, columns in shares:
+        weights = _weights(matrix[:, [where[c] for c in columns]], rule, limit)
+        for k, column in enumerate(columns):
+            if weights[:, k].any():
+                tag = column.split(".")[1]
+                credit.setdefault(tag, np.zeros(len(summed)))
+                credit[tag] += shap[:, i] * weights[:, k]
+        moved += shap[:, i] * weights.sum(axis=1)
+    names, summed = list(names), summed.copy()
+    summed[:, names.index("signals:all")] -= moved
+    for tag, amount in credit.items():
+        if tag in names:
+            summed[:, names.index(tag)] += amount
+        else:
+            names.append(tag)
+            summed = np.column_stack([summed, amount])
+    return names, summed
     present = set(frame.columns)
     tags = sorted({c.split(".")[1] for c in present if c.startswith("sig.")})
     extremes = []  # (feature index, max or min, the per-tag columns it is the extreme of)
@@ -209,7 +273,7 @@ class RiskModel:
             groups.setdefault(signal_of(name), []).append(i)
         names = list(groups)
         summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-        names, summed = credit_extremes(frame, self.features, shap, names, summed)
+        names, summed = credit_tags(frame, self.features, shap, names, summed)
         out = []
         for row in summed:
             order = np.argsort(-row)[:top]

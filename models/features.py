@@ -68,6 +68,9 @@ THROUGHPUT_TAGS = ("load_tph", "feed_rate_tph", "flow_m3_h", "mill_load_pct", "l
 # normal, while most precursors (heat, current, vibration) read above it.
 AGGREGATES = ("z_1h", "z_6h", "z_24h", "slope_z_6h", "slope_z_24h")
 SPREAD_AGGREGATES = ("std_ratio_1h", "range_z_1h")
+# agg.tags_*: how many of the asset's tags deviate at once, as (statistic, threshold); the
+# explanation hands each row's share of a count to the tags that make it up.
+DEVIATION_COUNTS = {"agg.tags_z1h_above_2_5": ("z_1h", 2.5), "agg.tags_z6h_above_2": ("z_6h", 2.0)}
 CATEGORICAL = ("ctx.kind", "disp.crew")
 OUT_OF_SERVICE = ("down", "maintenance")  # states in which an asset is not scored
 
@@ -441,8 +444,8 @@ def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
         + [pl.col(stat).min().alias(f"agg.{stat}_min") for stat in AGGREGATES]
         + [pl.col(stat).max().alias(f"agg.{stat}_max") for stat in SPREAD_AGGREGATES]
         + [
-            (pl.col("z_1h") > 2.5).sum().cast(pl.Float64).alias("agg.tags_z1h_above_2_5"),
-            (pl.col("z_6h") > 2.0).sum().cast(pl.Float64).alias("agg.tags_z6h_above_2"),
+            (pl.col(stat) > limit).sum().cast(pl.Float64).alias(name)
+            for name, (stat, limit) in DEVIATION_COUNTS.items()
         ]
     )
     return wide.join(agg, on=["asset_id", "t"], how="left")

@@ -94,13 +94,15 @@ def explained_openings(per_incident: list[dict], records: list[dict]) -> dict:
     """Of the incidents with a precursor that an alert warned of >= 1 h ahead, how many alerts
     named, among their top contributions when they opened, a signal the ground truth's
     mechanism moves (pipelines.simulate.signals.precursor_evidence): whether the first thing an
-    operator is told points at what is really going wrong. `first`: how many named one first."""
+    operator is told points at what is really going wrong. `first`: how many named one first;
+    `not_first`: the others, with what they named, to look at."""
     mechanism = {
         rec.get("event_id") or rec.get("incident_id"): rec.get("mechanism")
         for rec in records
         if rec.get("type") == "incident"
     }
     named = first = warned = 0
+    not_first = []
     for row in per_incident:
         mech = mechanism.get(row["ref"])
         if not (row["precursor"] and row["warned_1h"] and mech):
@@ -109,8 +111,11 @@ def explained_openings(per_incident: list[dict], records: list[dict]) -> dict:
         told = [c["signal"] for c in row.get("alert_signals") or []]
         evidence = precursor_evidence(mech)
         named += bool(set(told) & evidence)
-        first += bool(told) and told[0] in evidence
-    return {"named": named, "first": first, "warned": warned}
+        if told and told[0] in evidence:
+            first += 1
+        else:
+            not_first.append({"ref": row["ref"], "mechanism": mech, "named": told})
+    return {"named": named, "first": first, "warned": warned, "not_first": not_first}
 
 
 def evaluate_plant(

@@ -109,11 +109,18 @@ def test_openings_are_judged_by_the_signals_the_failing_mechanism_moves() -> Non
         _incident("ep", ["vibration_mm_s"]),  # not an incident in the ground truth
         _incident("fo", ["motor_current_a"], precursor=False),
     ]
-    assert explained_openings(rows, records) == {"named": 2, "first": 1, "warned": 3}
+    missed = {"ref": "bw", "mechanism": "bearing_wear",
+              "named": ["hydraulic_pressure_bar", "bearing_temp_c"]}  # fmt: skip
+    clogging = {"ref": "oc", "mechanism": "overload_clogging",
+                "named": ["vibration_mm_s", "signals:all"]}  # fmt: skip
+    told = explained_openings(rows, records)
+    assert told == {"named": 2, "first": 1, "warned": 3, "not_first": [missed, clogging]}
     rows[1]["alert_signals"] = [{"signal": "winding_temp_c", "contribution": 0.1}]
-    assert explained_openings(rows, records) == {"named": 3, "first": 2, "warned": 3}
+    told = explained_openings(rows, records)
+    assert told == {"named": 3, "first": 2, "warned": 3, "not_first": [missed]}
     told = explained_openings([_incident("bw", None)], records)
-    assert told == {"named": 0, "first": 0, "warned": 1}
+    unexplained = {"ref": "bw", "mechanism": "bearing_wear", "named": []}
+    assert told == {"named": 0, "first": 0, "warned": 1, "not_first": [unexplained]}
 
 
 @pytest.mark.parametrize(

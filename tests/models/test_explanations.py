@@ -1,4 +1,4 @@
-"""Explanations: an across-tags extreme is credited to the tag that holds it, row by row."""
+"""Explanations: an across-tags feature is credited to the tags it stands for, row by row."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.estimator import credit_extremes, signal_of
+from models.estimator import credit_tags, signal_of
 
 FEATURES = ["agg.z_6h_max", "agg.z_6h_min", "agg.tags_z6h_above_2", "sig.current.z_6h"]
 
@@ -17,7 +17,7 @@ def _explain(frame: pl.DataFrame, shap: np.ndarray) -> list[dict[str, float]]:
         groups.setdefault(signal_of(name), []).append(i)
     names = list(groups)
     summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-    names, summed = credit_extremes(frame, FEATURES, shap, names, summed)
+    names, summed = credit_tags(frame, FEATURES, shap, names, summed)
     return [dict(zip(names, row.tolist(), strict=True)) for row in summed]
 
 
@@ -37,13 +37,42 @@ def test_extremes_go_to_their_tag_and_sums_are_kept() -> None:
         ]
     )
     rows = _explain(frame, shap)
-    assert rows[0] == pytest.approx(  # the count of deviating tags stays shared
-        {"signals:all": 0.3, "current": 1.0, "temp": 0.1, "vibration": 0.0}
+    assert rows[0] == pytest.approx(  # current alone has z_6h > 2: the count is its too
+        {"signals:all": 0.0, "current": 1.3, "temp": 0.1, "vibration": 0.0}
     )
     assert rows[1] == pytest.approx(
         {"signals:all": 0.0, "current": 0.1, "temp": 0.5, "vibration": -0.2}
     )
     assert rows[2] == pytest.approx({"signals:all": 0.9, "current": 0.0, "temp": 0.0,
                                      "vibration": 0.0})  # fmt: skip
+    for row, contributions in zip(rows, shap, strict=True):
+        assert sum(row.values()) == pytest.approx(contributions.sum())
+
+
+def test_a_count_of_deviating_tags_is_split_between_them() -> None:
+    frame = pl.DataFrame(
+        {
+            "sig.current.z_6h": [2.5, 0.5, None],
+            "sig.temp.z_6h": [3.0, 1.0, 2.1],
+            "sig.vibration.z_6h": [1.0, -2.5, None],
+        }
+    )
+    shap = np.array(
+        [
+            [0.0, 0.0, 0.6, 0.0],  # current and temp above 2: 0.3 each, vibration none
+            [0.0, 0.0, -0.4, 0.0],  # nothing deviates: the (negative) count stays shared
+            [0.0, 0.0, 0.2, 0.0],  # temp alone, the other tags unknown
+        ]
+    )
+    rows = _explain(frame, shap)
+    assert rows[0] == pytest.approx(
+        {"signals:all": 0.0, "current": 0.3, "temp": 0.3, "vibration": 0.0}
+    )
+    assert rows[1] == pytest.approx(
+        {"signals:all": -0.4, "current": 0.0, "temp": 0.0, "vibration": 0.0}
+    )
+    assert rows[2] == pytest.approx(
+        {"signals:all": 0.0, "current": 0.0, "temp": 0.2, "vibration": 0.0}
+    )
     for row, contributions in zip(rows, shap, strict=True):
         assert sum(row.values()) == pytest.approx(contributions.sum())
