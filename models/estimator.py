@@ -149,44 +149,6 @@ def credit_tags(
             names.append(tag)
             summed = np.column_stack([summed, amount])
     return names, summed
-    present = set(frame.columns)
-    tags = sorted({c.split(".")[1] for c in present if c.startswith("sig.")})
-    extremes = []  # (feature index, max or min, the per-tag columns it is the extreme of)
-    for i, feature in enumerate(features):
-        match = _EXTREME.fullmatch(feature)
-        if match is not None:
-            stat, which = match.groups()
-            columns = [f"sig.{t}.{stat}" for t in tags if f"sig.{t}.{stat}" in present]
-            if columns:
-                extremes.append((i, which, columns))
-    if not extremes:
-        return names, summed
-    needed = sorted({c for _, _, columns in extremes for c in columns})
-    matrix = frame.select(needed).cast(pl.Float64).to_numpy()  # one read for all extremes
-    where = {c: j for j, c in enumerate(needed)}
-    moved = np.zeros(len(summed))
-    credit: dict[str, np.ndarray] = {}
-    for i, which, columns in extremes:
-        values = matrix[:, [where[c] for c in columns]]
-        known = ~np.isnan(values).all(axis=1)
-        if which == "max":
-            pick = np.where(np.isnan(values), -np.inf, values).argmax(axis=1)
-        else:
-            pick = np.where(np.isnan(values), np.inf, values).argmin(axis=1)
-        for k in np.unique(pick[known]):
-            rows = known & (pick == k)
-            tag = columns[k].split(".")[1]
-            credit.setdefault(tag, np.zeros(len(summed)))[rows] += shap[rows, i]
-        moved[known] += shap[known, i]
-    names, summed = list(names), summed.copy()
-    summed[:, names.index("signals:all")] -= moved
-    for tag, amount in credit.items():
-        if tag in names:
-            summed[:, names.index(tag)] += amount
-        else:
-            names.append(tag)
-            summed = np.column_stack([summed, amount])
-    return names, summed
 
 
 class PlattCalibrator:
