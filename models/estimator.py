@@ -20,7 +20,7 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from models.drift import drift_reference
-from models.features import CATEGORICAL, DEVIATION_COUNTS, MODEL_STATS, is_fast
+from models.features import ALARM_KINDS, CATEGORICAL, DEVIATION_COUNTS, MODEL_STATS, is_fast
 
 PARAMS = {
     "objective": "binary",
@@ -69,43 +69,50 @@ def signal_of(feature: str) -> str:
     if parts[0] == "hse":
         return "hse_incidents"
     if parts[0] == "agg":
-        # across the asset's tags; handed to the tags they stand for row by row (credit_tags)
+        # across the asset's tags; handed to the tags they stand for row by row (credit_parts)
         return "signals:all"
     return f"context:{parts[1]}"
 
 
 _EXTREME = re.compile(r"agg\.(.+)_(max|min)")  # agg.z_6h_max: the largest z_6h of any tag
+_ALARMS_ALL = re.compile(r"alarm\.all\.(.+)")  # alarm.all.1h: activations of every kind in 1 h
 
 
 def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, float, list[str]]]:
-    """The across-tags features an explanation can hand to tags: (feature index, rule, threshold,
-    the per-tag columns it summarises); rule is 'max' or 'min' for an extreme, 'above' for a
-    count of deviating tags."""
+    """The features that sum up others an explanation can hand on: (feature index, rule,
+    threshold, the columns it sums up); rule is 'max' or 'min' for an extreme across tags,
+    'above' for a count of deviating tags, 'sum' for the alarms of every kind."""
     tags = sorted({c.split(".")[1] for c in present if c.startswith("sig.")})
     out = []
     for i, feature in enumerate(features):
-        match = _EXTREME.fullmatch(feature)
-        if match is not None:
-            stat, rule, limit = match.group(1), match.group(2), 0.0
+        if (match := _EXTREME.fullmatch(feature)) is not None:
+            stat = match.group(1)
+            rule, limit, columns = match.group(2), 0.0, [f"sig.{t}.{stat}" for t in tags]
         elif feature in DEVIATION_COUNTS:
-            (stat, limit), rule = DEVIATION_COUNTS[feature], "above"
+            stat, limit = DEVIATION_COUNTS[feature]
+            rule, columns = "above", [f"sig.{t}.{stat}" for t in tags]
+        elif (match := _ALARMS_ALL.fullmatch(feature)) is not None:
+            rule, limit = "sum", 0.0
+            columns = [f"alarm.{kind}.{match.group(1)}" for kind in ALARM_KINDS]
         else:
             continue
-        columns = [f"sig.{t}.{stat}" for t in tags if f"sig.{t}.{stat}" in present]
+        columns = [c for c in columns if c in present]
         if columns:
             out.append((i, rule, limit, columns))
     return out
 
 
 def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
-    """Each row's share of an across-tags feature per tag: all of it to the tag holding an
-    extreme, equal parts to the tags a count counts; rows with no such tag get none."""
+    """Each row's share of a summing-up feature per part: all of it to the tag holding an
+    extreme, equal parts to the tags a count counts, to each alarm kind its part of the alarms;
+    rows with no such part get none."""
     weights = np.zeros_like(values)
     rows = np.arange(len(values))
-    if rule == "above":
-        over = np.nan_to_num(values, nan=-np.inf) > limit
-        counted = over.sum(axis=1, keepdims=True)
-        return np.divide(over, counted, out=weights, where=counted > 0)
+    if rule in ("above", "sum"):
+        parts = np.nan_to_num(values, nan=-np.inf) > limit if rule == "above" else values
+        parts = np.nan_to_num(parts.astype(float), nan=0.0)
+        total = parts.sum(axis=1, keepdims=True)
+        return np.divide(parts, total, out=weights, where=total > 0)
     known = ~np.isnan(values).all(axis=1)
     fill = -np.inf if rule == "max" else np.inf
     filled = np.where(np.isnan(values), fill, values)
@@ -114,39 +121,38 @@ def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
     return weights
 
 
-def credit_tags(
+def credit_parts(
     frame: pl.DataFrame, features: list[str], shap: np.ndarray, names: list[str], summed: np.ndarray
 ) -> tuple[list[str], np.ndarray]:
-    """Move each row's contribution of an across-tags feature from 'signals:all' to the tags it
-    stands for in that row, so that an explanation names a signal an operator can look at: an
-    extreme (agg.<stat>_max / _min) to the tag holding it, a count of deviating tags
-    (agg.tags_*) in equal parts to the tags it counts. Sums are kept; what no tag accounts for
-    (no tag known, or none deviating) stays on 'signals:all'."""
-    if "signals:all" not in names:
-        return names, summed
+    """Move each row's contribution of a feature that sums up others to what it sums up in that
+    row, so that an explanation names something an operator can look at: an extreme across tags
+    (agg.<stat>_max / _min) to the tag holding it, a count of deviating tags (agg.tags_*) in
+    equal parts to the tags it counts (both off 'signals:all'), the alarms of every kind
+    (alarm.all.<window>) to each kind by its share of them (off 'alarms:all'). Sums are kept;
+    what no part accounts for (no tag known, none deviating, no alarm) stays where it was."""
     shares = _shares(features, set(frame.columns))
     if not shares:
         return names, summed
     needed = sorted({c for *_, columns in shares for c in columns})
     matrix = frame.select(needed).cast(pl.Float64).to_numpy()  # one read for all of them
     where = {c: j for j, c in enumerate(needed)}
-    moved = np.zeros(len(summed))
     credit: dict[str, np.ndarray] = {}
     for i, rule, limit, columns in shares:
         weights = _weights(matrix[:, [where[c] for c in columns]], rule, limit)
+        source = signal_of(features[i])
+        credit.setdefault(source, np.zeros(len(summed)))
+        credit[source] -= shap[:, i] * weights.sum(axis=1)
         for k, column in enumerate(columns):
             if weights[:, k].any():
-                tag = column.split(".")[1]
-                credit.setdefault(tag, np.zeros(len(summed)))
-                credit[tag] += shap[:, i] * weights[:, k]
-        moved += shap[:, i] * weights.sum(axis=1)
+                part = signal_of(column)
+                credit.setdefault(part, np.zeros(len(summed)))
+                credit[part] += shap[:, i] * weights[:, k]
     names, summed = list(names), summed.copy()
-    summed[:, names.index("signals:all")] -= moved
-    for tag, amount in credit.items():
-        if tag in names:
-            summed[:, names.index(tag)] += amount
+    for name, amount in credit.items():
+        if name in names:
+            summed[:, names.index(name)] += amount
         else:
-            names.append(tag)
+            names.append(name)
             summed = np.column_stack([summed, amount])
     return names, summed
 
@@ -235,7 +241,7 @@ class RiskModel:
             groups.setdefault(signal_of(name), []).append(i)
         names = list(groups)
         summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-        names, summed = credit_tags(frame, self.features, shap, names, summed)
+        names, summed = credit_parts(frame, self.features, shap, names, summed)
         out = []
         for row in summed:
             order = np.argsort(-row)[:top]

@@ -1,4 +1,4 @@
-"""Explanations: an across-tags feature is credited to the tags it stands for, row by row."""
+"""Explanations: a feature that sums up others is credited to what it sums up, row by row."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.estimator import credit_tags, signal_of
+from models.estimator import credit_parts, signal_of
 
 FEATURES = ["agg.z_6h_max", "agg.z_6h_min", "agg.tags_z6h_above_2", "sig.current.z_6h"]
 
 
-def _explain(frame: pl.DataFrame, shap: np.ndarray) -> list[dict[str, float]]:
+def _explain(
+    frame: pl.DataFrame, shap: np.ndarray, features: list[str] = FEATURES
+) -> list[dict[str, float]]:
     groups: dict[str, list[int]] = {}
-    for i, name in enumerate(FEATURES):
+    for i, name in enumerate(features):
         groups.setdefault(signal_of(name), []).append(i)
     names = list(groups)
     summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-    names, summed = credit_tags(frame, FEATURES, shap, names, summed)
+    names, summed = credit_parts(frame, features, shap, names, summed)
     return [dict(zip(names, row.tolist(), strict=True)) for row in summed]
 
 
@@ -73,6 +75,38 @@ def test_a_count_of_deviating_tags_is_split_between_them() -> None:
     )
     assert rows[2] == pytest.approx(
         {"signals:all": 0.0, "current": 0.0, "temp": 0.2, "vibration": 0.0}
+    )
+    for row, contributions in zip(rows, shap, strict=True):
+        assert sum(row.values()) == pytest.approx(contributions.sum())
+
+
+def test_the_alarms_of_every_kind_go_to_each_kind_by_its_share() -> None:
+    features = ["alarm.all.1h", "alarm.FAULT.1h", "alarm.HI.1h", "alarm.P2.1h", "alarm.all.6h"]
+    frame = pl.DataFrame(
+        {
+            "alarm.all.1h": [4.0, 0.0, 1.0],
+            "alarm.FAULT.1h": [3.0, 0.0, 0.0],
+            "alarm.HI.1h": [1.0, 0.0, 1.0],
+            "alarm.P2.1h": [3.0, 0.0, 0.0],
+            "alarm.all.6h": [4.0, 2.0, 1.0],  # no kind counted over 6 h: it stays on alarms:all
+        }
+    )
+    shap = np.array(
+        [
+            [0.8, 0.1, 0.0, 0.3, 0.2],  # 3 FAULT and 1 HI alarms: 0.6 and 0.2 of the 0.8
+            [-0.3, 0.0, 0.0, 0.0, 0.0],  # no alarm in the hour: the (negative) total stays
+            [0.5, 0.0, 0.1, 0.0, 0.0],  # one HI alarm: all of it
+        ]
+    )
+    rows = _explain(frame, shap, features)
+    assert rows[0] == pytest.approx(
+        {"alarms:all": 0.2, "alarms:FAULT": 0.7, "alarms:HI": 0.2, "alarms:P2": 0.3}
+    )
+    assert rows[1] == pytest.approx(
+        {"alarms:all": -0.3, "alarms:FAULT": 0.0, "alarms:HI": 0.0, "alarms:P2": 0.0}
+    )
+    assert rows[2] == pytest.approx(
+        {"alarms:all": 0.0, "alarms:FAULT": 0.0, "alarms:HI": 0.6, "alarms:P2": 0.0}
     )
     for row, contributions in zip(rows, shap, strict=True):
         assert sum(row.values()) == pytest.approx(contributions.sum())
