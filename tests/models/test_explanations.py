@@ -23,6 +23,16 @@ def _explain(
     return [dict(zip(names, row.tolist(), strict=True)) for row in summed]
 
 
+def _assert_credited(
+    frame: pl.DataFrame, shap: np.ndarray, expected: list[dict], features: list[str] = FEATURES
+) -> None:
+    """Each row's explanation is as expected and still sums to the row's contributions."""
+    rows = _explain(frame, shap, features)
+    for row, want, contributions in zip(rows, expected, shap, strict=True):
+        assert row == pytest.approx(want)
+        assert sum(row.values()) == pytest.approx(contributions.sum())
+
+
 def test_extremes_go_to_their_tag_and_sums_are_kept() -> None:
     frame = pl.DataFrame(
         {
@@ -38,17 +48,12 @@ def test_extremes_go_to_their_tag_and_sums_are_kept() -> None:
             [0.4, 0.4, 0.1, 0.0],  # no tag known: the extremes stay shared
         ]
     )
-    rows = _explain(frame, shap)
-    assert rows[0] == pytest.approx(  # current alone has z_6h > 2: the count is its too
-        {"signals:all": 0.0, "current": 1.3, "temp": 0.1, "vibration": 0.0}
-    )
-    assert rows[1] == pytest.approx(
-        {"signals:all": 0.0, "current": 0.1, "temp": 0.5, "vibration": -0.2}
-    )
-    assert rows[2] == pytest.approx({"signals:all": 0.9, "current": 0.0, "temp": 0.0,
-                                     "vibration": 0.0})  # fmt: skip
-    for row, contributions in zip(rows, shap, strict=True):
-        assert sum(row.values()) == pytest.approx(contributions.sum())
+    expected = [  # row 0: current alone has z_6h > 2, so the count is its too
+        {"signals:all": 0.0, "current": 1.3, "temp": 0.1, "vibration": 0.0},
+        {"signals:all": 0.0, "current": 0.1, "temp": 0.5, "vibration": -0.2},
+        {"signals:all": 0.9, "current": 0.0, "temp": 0.0, "vibration": 0.0},
+    ]
+    _assert_credited(frame, shap, expected)
 
 
 def test_a_count_of_deviating_tags_is_split_between_them() -> None:
@@ -66,18 +71,12 @@ def test_a_count_of_deviating_tags_is_split_between_them() -> None:
             [0.0, 0.0, 0.2, 0.0],  # temp alone, the other tags unknown
         ]
     )
-    rows = _explain(frame, shap)
-    assert rows[0] == pytest.approx(
-        {"signals:all": 0.0, "current": 0.3, "temp": 0.3, "vibration": 0.0}
-    )
-    assert rows[1] == pytest.approx(
-        {"signals:all": -0.4, "current": 0.0, "temp": 0.0, "vibration": 0.0}
-    )
-    assert rows[2] == pytest.approx(
-        {"signals:all": 0.0, "current": 0.0, "temp": 0.2, "vibration": 0.0}
-    )
-    for row, contributions in zip(rows, shap, strict=True):
-        assert sum(row.values()) == pytest.approx(contributions.sum())
+    expected = [
+        {"signals:all": 0.0, "current": 0.3, "temp": 0.3, "vibration": 0.0},
+        {"signals:all": -0.4, "current": 0.0, "temp": 0.0, "vibration": 0.0},
+        {"signals:all": 0.0, "current": 0.0, "temp": 0.2, "vibration": 0.0},
+    ]
+    _assert_credited(frame, shap, expected)
 
 
 def test_the_alarms_of_every_kind_go_to_each_kind_by_its_share() -> None:
@@ -98,15 +97,9 @@ def test_the_alarms_of_every_kind_go_to_each_kind_by_its_share() -> None:
             [0.5, 0.0, 0.1, 0.0, 0.0],  # one HI alarm: all of it
         ]
     )
-    rows = _explain(frame, shap, features)
-    assert rows[0] == pytest.approx(
-        {"alarms:all": 0.2, "alarms:FAULT": 0.7, "alarms:HI": 0.2, "alarms:P2": 0.3}
-    )
-    assert rows[1] == pytest.approx(
-        {"alarms:all": -0.3, "alarms:FAULT": 0.0, "alarms:HI": 0.0, "alarms:P2": 0.0}
-    )
-    assert rows[2] == pytest.approx(
-        {"alarms:all": 0.0, "alarms:FAULT": 0.0, "alarms:HI": 0.6, "alarms:P2": 0.0}
-    )
-    for row, contributions in zip(rows, shap, strict=True):
-        assert sum(row.values()) == pytest.approx(contributions.sum())
+    expected = [
+        {"alarms:all": 0.2, "alarms:FAULT": 0.7, "alarms:HI": 0.2, "alarms:P2": 0.3},
+        {"alarms:all": -0.3, "alarms:FAULT": 0.0, "alarms:HI": 0.0, "alarms:P2": 0.0},
+        {"alarms:all": 0.0, "alarms:FAULT": 0.0, "alarms:HI": 0.6, "alarms:P2": 0.0},
+    ]
+    _assert_credited(frame, shap, expected, features)
