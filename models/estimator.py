@@ -109,8 +109,10 @@ def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
     weights = np.zeros_like(values)
     rows = np.arange(len(values))
     if rule in ("above", "sum"):
-        parts = np.nan_to_num(values, nan=-np.inf) > limit if rule == "above" else values
-        parts = np.nan_to_num(parts.astype(float), nan=0.0)
+        if rule == "above":
+            parts = (np.nan_to_num(values, nan=-np.inf) > limit).astype(float)
+        else:
+            parts = np.nan_to_num(values, nan=0.0)
         total = parts.sum(axis=1, keepdims=True)
         return np.divide(parts, total, out=weights, where=total > 0)
     known = ~np.isnan(values).all(axis=1)
@@ -119,6 +121,19 @@ def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
     pick = filled.argmax(axis=1) if rule == "max" else filled.argmin(axis=1)
     weights[rows[known], pick[known]] = 1.0
     return weights
+
+
+def signal_contributions(
+    frame: pl.DataFrame, features: list[str], shap: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Per-feature SHAP contributions summed per signal (signal_of), then what a summing-up
+    feature stands for credited to its parts (credit_parts): the names and one column each."""
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(features):
+        groups.setdefault(signal_of(name), []).append(i)
+    names = list(groups)
+    summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
+    return credit_parts(frame, features, shap, names, summed)
 
 
 def credit_parts(
@@ -236,12 +251,7 @@ class RiskModel:
         shap = self.booster.predict(
             self.matrix(frame), num_iteration=self.booster.best_iteration, pred_contrib=True
         )[:, :-1]
-        groups: dict[str, list[int]] = {}
-        for i, name in enumerate(self.features):
-            groups.setdefault(signal_of(name), []).append(i)
-        names = list(groups)
-        summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-        names, summed = credit_parts(frame, self.features, shap, names, summed)
+        names, summed = signal_contributions(frame, self.features, shap)
         out = []
         for row in summed:
             order = np.argsort(-row)[:top]

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.estimator import credit_parts, signal_of
+from models.estimator import signal_contributions
 
 FEATURES = ["agg.z_6h_max", "agg.z_6h_min", "agg.tags_z6h_above_2", "sig.current.z_6h"]
 
@@ -14,12 +14,7 @@ FEATURES = ["agg.z_6h_max", "agg.z_6h_min", "agg.tags_z6h_above_2", "sig.current
 def _explain(
     frame: pl.DataFrame, shap: np.ndarray, features: list[str] = FEATURES
 ) -> list[dict[str, float]]:
-    groups: dict[str, list[int]] = {}
-    for i, name in enumerate(features):
-        groups.setdefault(signal_of(name), []).append(i)
-    names = list(groups)
-    summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-    names, summed = credit_parts(frame, features, shap, names, summed)
+    names, summed = signal_contributions(frame, features, shap)
     return [dict(zip(names, row.tolist(), strict=True)) for row in summed]
 
 
