@@ -20,7 +20,15 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from models.drift import drift_reference
-from models.features import ALARM_KINDS, CATEGORICAL, DEVIATION_COUNTS, MODEL_STATS, is_fast
+from models.features import (
+    ALARM_KINDS,
+    ALARM_SOURCE,
+    CATEGORICAL,
+    DEVIATION_COUNTS,
+    MODEL_STATS,
+    alarm_sources,
+    is_fast,
+)
 
 PARAMS = {
     "objective": "binary",
@@ -64,6 +72,8 @@ def signal_of(feature: str) -> str:
         return parts[1]
     if parts[0] == "alarm":
         return f"alarms:{parts[1]}"
+    if parts[0] == ALARM_SOURCE:  # alarmsrc.<group>.<window>.<tag>: the tag that raised them
+        return feature.split(".", 3)[3]
     if parts[0] == "disp":
         return f"dispatch:{parts[1]}"
     if parts[0] == "hse":
@@ -75,14 +85,21 @@ def signal_of(feature: str) -> str:
 
 
 _EXTREME = re.compile(r"agg\.(.+)_(max|min)")  # agg.z_6h_max: the largest z_6h of any tag
-_ALARMS_ALL = re.compile(r"alarm\.all\.(.+)")  # alarm.all.1h: activations of every kind in 1 h
+_ALARMS = re.compile(r"alarm\.([^.]+)\.([^.]+)")  # alarm.HI.1h: HI activations in the last hour
 
 
 def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, float, list[str]]]:
     """The features that sum up others an explanation can hand on: (feature index, rule,
     threshold, the columns it sums up); rule is 'max' or 'min' for an extreme across tags,
-    'above' for a count of deviating tags, 'sum' for the alarms of every kind."""
+    'above' for a count of deviating tags, 'sum' for an alarm count: to the tags that raised
+    the alarms when the frame carries them (features.alarm_sources), else, for the alarms of
+    every kind, to each kind."""
     tags = sorted({c.split(".")[1] for c in present if c.startswith("sig.")})
+    sources: dict[str, list[str]] = {}  # alarm.HI.1h -> alarmsrc.HI.1h.<tag> of every tag
+    for c in sorted(present):
+        if c.startswith(f"{ALARM_SOURCE}."):
+            group, window = c.split(".", 3)[1:3]
+            sources.setdefault(f"alarm.{group}.{window}", []).append(c)
     out = []
     for i, feature in enumerate(features):
         if (match := _EXTREME.fullmatch(feature)) is not None:
@@ -91,9 +108,11 @@ def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, floa
         elif feature in DEVIATION_COUNTS:
             stat, limit = DEVIATION_COUNTS[feature]
             rule, columns = "above", [f"sig.{t}.{stat}" for t in tags]
-        elif (match := _ALARMS_ALL.fullmatch(feature)) is not None:
+        elif feature in sources:
+            rule, limit, columns = "sum", 0.0, sources[feature]
+        elif (match := _ALARMS.fullmatch(feature)) is not None and match.group(1) == "all":
             rule, limit = "sum", 0.0
-            columns = [f"alarm.{kind}.{match.group(1)}" for kind in ALARM_KINDS]
+            columns = [f"alarm.{kind}.{match.group(2)}" for kind in ALARM_KINDS]
         else:
             continue
         columns = [c for c in columns if c in present]
@@ -230,11 +249,17 @@ class RiskModel:
         """This detector's calibrated probability, without the fast detector."""
         return np.clip(self.calibrator.predict(self.raw(frame)), 0.0, 1.0)
 
-    def contributions(self, frame: pl.DataFrame, top: int = 5) -> list[list[dict]]:
+    def contributions(
+        self, frame: pl.DataFrame, top: int = 5, alarms: pl.DataFrame | None = None
+    ) -> list[list[dict]]:
         """Top signals/event families per row by summed SHAP value (log-odds), largest first,
-        from the detector whose probability decided the row's risk."""
+        from the detector whose probability decided the row's risk. Given the alarms the
+        features were built from (Frames.alarms), alarm counts are credited to the tags that
+        raised them."""
         if frame.height == 0:
             return []
+        if alarms is not None:
+            frame = frame.hstack(alarm_sources(alarms, frame).get_columns())
         if self.fast is None:
             return self._explain(frame, top)
         fast_won = self.fast._own(frame) > self._own(frame)

@@ -81,7 +81,7 @@ class Frames:
 
     r15:       asset_id, tag, bucket, n, sum, sumsq, min, max, last
     rday:      asset_id, tag, day, n, sum, sumsq, and diurnal.TERMS
-    alarms:    asset_id, ts, kind, priority, state
+    alarms:    asset_id, ts, tag, kind, priority, state
     dispatch:  asset_id, ts, event_id, state, planned, crew
     incidents: asset_id, ts, severity
     assets:    asset_id, kind, criticality
@@ -494,6 +494,57 @@ def alarm_features(alarms: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     out = grid.select("asset_id", "t").with_columns((pl.col("t") - GRID).alias("bucket"))
     out = out.join(s.select("asset_id", "bucket", *cols), on=["asset_id", "bucket"], how="left")
     return out.drop("bucket").with_columns(pl.col(c).fill_null(0.0) for c in cols)
+
+
+ALARM_SOURCE = "alarmsrc"  # alarmsrc.<group>.<window>.<tag>: not features (see alarm_sources)
+
+
+def alarm_sources(alarms: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """For each of `rows` (asset_id, t), in their order: the activations each tag raised of
+    each alarm feature's group (kind, priority, all) and window, as alarm_features counts them,
+    one column `alarmsrc.<group>.<window>.<tag>` per combination that occurs. Not model
+    features: an explanation hands an alarm count to the tags that raised it
+    (models.estimator.credit_parts). Only for the few rows explained, so no wide frame of
+    mostly zeros is built for every row of a training run."""
+    keys = rows.select("asset_id", "t").with_row_index("_row")
+    active = alarms.filter(pl.col("state") == "active")
+    if active.is_empty() or keys.is_empty() or "tag" not in active.columns:
+        return keys.select([])
+    longest = max(WINDOWS.values())
+    # A count at t sums the 15-min buckets t - n*GRID .. t - GRID (alarm_features).
+    hits = (
+        keys.join(
+            active.select(
+                "asset_id", "tag", "kind", "priority", pl.col("ts").dt.truncate("15m").alias("b")
+            ),
+            on="asset_id",
+            how="inner",
+        )
+        .filter(pl.col("b") < pl.col("t"), pl.col("b") >= pl.col("t") - GRID * longest)
+        .filter(pl.col("tag").is_not_null())
+    )
+    parts = []
+    for w, n in WINDOWS.items():
+        inside = hits.filter(pl.col("b") >= pl.col("t") - GRID * n)
+        for group, label in (
+            (pl.col("kind"), pl.col("kind")),
+            (pl.col("priority"), pl.format("P{}", pl.col("priority"))),
+            (pl.lit("all"), pl.lit("all")),
+        ):
+            parts.append(
+                inside.filter(group.is_not_null()).select(
+                    "_row",
+                    pl.format("{}.{}.{}.{}", pl.lit(ALARM_SOURCE), label, pl.lit(w), "tag").alias(
+                        "column"
+                    ),
+                )
+            )
+    counted = pl.concat(parts).group_by("_row", "column").agg(pl.len().cast(pl.Float64).alias("n"))
+    if counted.is_empty():
+        return keys.select([])
+    wide = counted.pivot(on="column", index="_row", values="n", sort_columns=True)
+    out = keys.select("_row").join(wide, on="_row", how="left").sort("_row").drop("_row")
+    return out.fill_null(0.0)
 
 
 DAY, WEEK = timedelta(days=1), timedelta(days=7)

@@ -48,7 +48,7 @@ def run_backtest(
     policy = replace(policy_from(settings), horizon=horizon)
     test_scored = scored(ds, x_test, model.predict(x_test))
     result = window_metrics(ds, test_scored, model.threshold, policy, per_incident=True)
-    explain_openings(model, x_test, result["per_incident"])
+    explain_openings(model, x_test, ds.frames.alarms, result["per_incident"])
     budget = model.info.get("budget", 0.5)
     result["baselines"] = baselines(
         ds, x_train, x_valid, x_test, policy, budget, model_scored=test_scored

@@ -139,11 +139,14 @@ def model_metrics(ds: Dataset, model: RiskModel, x_test: pl.DataFrame, policy: P
 OPENING_SIGNALS = 3  # how many of an alert's top contributions the per-incident table names
 
 
-def explain_openings(model: RiskModel, x: pl.DataFrame, per_incident: list[dict]) -> None:
+def explain_openings(
+    model: RiskModel, x: pl.DataFrame, alarms: pl.DataFrame, per_incident: list[dict]
+) -> None:
     """Give each incident row with an alert the model's top contributions at the grid time that
-    alert opened (`alert_signals`: the first three of the five the scorer stores with it): what
-    the operator was first told, to check against what the incident turned out to be. Rows
-    without an alert get None."""
+    alert opened (`alert_signals`: the first three of the five the scorer stores with it, alarm
+    counts credited to their tags from `alarms` as the scorer does): what the operator was
+    first told, to check against what the incident turned out to be. Rows without an alert get
+    None."""
     wanted = {(r["asset_id"], r["alert_opened_at"]) for r in per_incident if r["alert_id"]}
     at: dict[tuple[str, str], list[dict]] = {}
     if wanted:
@@ -151,7 +154,7 @@ def explain_openings(model: RiskModel, x: pl.DataFrame, per_incident: list[dict]
             list(wanted), schema={"asset_id": pl.String, "opened": pl.String}, orient="row"
         ).with_columns(pl.col("opened").str.to_datetime(time_zone="UTC").alias("t"))
         rows = x.join(keys, on=["asset_id", "t"], how="inner")
-        explained = model.contributions(rows, top=OPENING_SIGNALS)
+        explained = model.contributions(rows, top=OPENING_SIGNALS, alarms=alarms)
         at = dict(zip(rows.select("asset_id", "opened").iter_rows(), explained, strict=True))
     for r in per_incident:  # rows without an alert have no opening (None, None): None
         r["alert_signals"] = at.get((r["asset_id"], r["alert_opened_at"]))

@@ -110,7 +110,7 @@ def fit_and_evaluate(ds: Dataset, policy: Policy, budget: float, quiet: bool = F
     valid_m = window_metrics(ds, valid_scored, model.threshold, policy, which="valid")
     test_scored = scored(ds, x_test, model.predict(x_test))
     test_m = window_metrics(ds, test_scored, model.threshold, policy, per_incident=True)
-    explain_openings(model, x_test, test_m["per_incident"])
+    explain_openings(model, x_test, ds.frames.alarms, test_m["per_incident"])
     base = baselines(ds, x_train, x_valid, x_test, policy, budget, test_scored)
     return Fitted(model, test_m, valid_m, base, x_train, x_valid, x_test)
 

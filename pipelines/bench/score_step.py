@@ -50,7 +50,7 @@ def step(model: RiskModel, frames: Frames, ids: list[str], t: datetime) -> dict:
     # The scorer explains rows near or above the alert line; a tenth of the plant, the riskiest,
     # is more than it ever explains at once, so the figure is an upper bound.
     explained = x[np.argsort(-prob)[: max(1, len(ids) // 10)].tolist()]
-    model.contributions(explained)
+    model.contributions(explained, alarms=frames.alarms)
     done = time.perf_counter()
     return {
         "scored_rows": x.height,

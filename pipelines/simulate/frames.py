@@ -78,7 +78,7 @@ def rollups(samples: pl.DataFrame, dispatch: pl.DataFrame) -> tuple[pl.DataFrame
 def frames_from(messages: dict[str, list[dict]], registry: list[dict]) -> Frames:
     """Frames as load_frames returns them, built straight from the messages."""
     alarms = pl.DataFrame(messages["alarms"]).select(
-        "asset_id", _ts("ts"), "kind", pl.col("priority").cast(pl.Int64), "state"
+        "asset_id", _ts("ts"), "tag", "kind", pl.col("priority").cast(pl.Int64), "state"
     )
     dispatch = (
         pl.DataFrame(messages["dispatch"], infer_schema_length=None)

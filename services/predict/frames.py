@@ -104,11 +104,11 @@ def load_frames(
     )
     alarms = read_frame(
         conn,
-        f"SELECT asset_id, {_us('ts')}, kind, priority::int AS priority, state FROM alarms "
+        f"SELECT asset_id, {_us('ts')}, tag, kind, priority::int AS priority, state FROM alarms "
         "WHERE ts >= {alarm_from} AND ts < {end}" + mine,
         p,
         ("ts",),
-        {"asset_id": s, "ts": i64, "kind": s, "priority": i64, "state": s},
+        {"asset_id": s, "ts": i64, "tag": s, "kind": s, "priority": i64, "state": s},
     )
     # The events of the lookback, plus each asset's last event before it (its state then).
     dispatch = read_frame(

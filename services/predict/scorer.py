@@ -180,7 +180,8 @@ class Scorer:
         )
         contrib: list[list | None] = [None] * x.height
         if explain.size:
-            for i, c in zip(explain, model.contributions(x[explain]), strict=True):
+            told = model.contributions(x[explain], alarms=frames.alarms)
+            for i, c in zip(explain, told, strict=True):
                 contrib[i] = c
         self._track_drift(x)
         batch = ScoredBatch(x, prob, lik, cons, rating, contrib)

@@ -98,3 +98,34 @@ def test_the_alarms_of_every_kind_go_to_each_kind_by_its_share() -> None:
         {"alarms:all": 0.0, "alarms:FAULT": 0.0, "alarms:HI": 0.6, "alarms:P2": 0.0},
     ]
     _assert_credited(frame, shap, expected, features)
+
+
+def test_alarm_counts_go_to_the_tags_that_raised_them_when_known() -> None:
+    features = ["alarm.all.1h", "alarm.HI.1h", "alarm.P2.1h", "alarm.FAULT.1h"]
+    frame = pl.DataFrame(
+        {
+            "alarm.all.1h": [4.0, 0.0],
+            "alarm.HI.1h": [1.0, 0.0],
+            "alarm.P2.1h": [3.0, 0.0],
+            "alarm.FAULT.1h": [3.0, 0.0],
+            # features.alarm_sources: who raised them (one HI on current, three FAULT on earth)
+            "alarmsrc.all.1h.current": [1.0, 0.0],
+            "alarmsrc.all.1h.earth": [3.0, 0.0],
+            "alarmsrc.HI.1h.current": [1.0, 0.0],
+            "alarmsrc.P2.1h.earth": [3.0, 0.0],
+            "alarmsrc.FAULT.1h.earth": [3.0, 0.0],
+        }
+    )
+    shap = np.array(
+        [
+            [0.8, 0.1, 0.3, 0.2],  # all: 1 part current, 3 earth; HI: current; P2, FAULT: earth
+            [-0.3, 0.0, 0.0, 0.1],  # no alarm: each count stays where it was
+        ]
+    )
+    expected = [
+        {"alarms:all": 0.0, "alarms:HI": 0.0, "alarms:P2": 0.0, "alarms:FAULT": 0.0,
+         "current": 0.3, "earth": 1.1},
+        {"alarms:all": -0.3, "alarms:HI": 0.0, "alarms:P2": 0.0, "alarms:FAULT": 0.1,
+         "current": 0.0, "earth": 0.0},
+    ]  # fmt: skip
+    _assert_credited(frame, shap, expected, features)

@@ -455,6 +455,66 @@ def test_alarm_counts_by_priority_cover_only_activations_in_each_window() -> Non
     assert row["alarm.TRIP.1h"] == 1.0
 
 
+def test_alarm_sources_split_each_alarm_count_between_the_tags_that_raised_it() -> None:
+    """On a simulated plant, for every grid row with an alarm: the per-tag counts of each alarm
+    feature sum to that feature, and no tag is named that raised none of them."""
+    from models.features import ALARM_SOURCE, alarm_features, alarm_sources
+
+    every = pl.datetime_range(
+        FRAMES.r15.get_column("bucket").min(), END, "15m", eager=True, time_zone="UTC"
+    )
+    grid = pl.DataFrame({"asset_id": ASSETS}).join(pl.DataFrame({"t": every}), how="cross")
+    counts = alarm_features(FRAMES.alarms, grid).filter(pl.col("alarm.all.24h") > 0)
+    assert counts.height > 0  # the small plant raises alarms, or this would test nothing
+    sources = alarm_sources(FRAMES.alarms, counts)
+    assert sources.height == counts.height
+    split: dict[str, list[str]] = {}
+    for column in sources.columns:
+        group, window, _tag = column.removeprefix(f"{ALARM_SOURCE}.").split(".", 2)
+        split.setdefault(f"alarm.{group}.{window}", []).append(column)
+    assert "alarm.all.24h" in split
+    for feature in (c for c in counts.columns if c.startswith("alarm.")):
+        parts = split.get(feature, [])
+        total = sources.select(parts).sum_horizontal() if parts else pl.Series([0.0] * len(sources))
+        assert total.to_list() == counts.get_column(feature).to_list(), feature
+    raised = FRAMES.alarms.filter(pl.col("state") == "active").get_column("tag").unique()
+    assert {c.split(".", 3)[3] for c in sources.columns} <= set(raised.to_list())
+
+
+def test_alarm_sources_count_each_tag_in_each_window_before_t() -> None:
+    from datetime import UTC, datetime
+
+    from models.features import alarm_sources
+
+    t = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    rows = [  # (minutes before t, tag, kind, priority, state)
+        (10, "current", "HI", 3, "active"),
+        (50, "temp", "HI", 3, "active"),
+        (200, "temp", "HIHI", 1, "active"),
+        (5, "current", "HI", 3, "cleared"),
+        (0, "current", "HI", 3, "active"),  # at t: not before it
+    ]
+    alarms = pl.DataFrame(
+        {
+            "asset_id": ["CR-01"] * len(rows),
+            "ts": [t - timedelta(minutes=m) for m, *_ in rows],
+            "tag": [r[1] for r in rows],
+            "kind": [r[2] for r in rows],
+            "priority": [r[3] for r in rows],
+            "state": [r[4] for r in rows],
+        }
+    ).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    keys = pl.DataFrame({"asset_id": ["CR-02", "CR-01"], "t": [t, t]}).with_columns(
+        pl.col("t").cast(pl.Datetime("us", "UTC"))
+    )
+    out = alarm_sources(alarms, keys)
+    assert out.row(0, named=True) == dict.fromkeys(out.columns, 0.0)  # CR-02 raised nothing
+    row = out.row(1, named=True)
+    assert (row["alarmsrc.HI.1h.current"], row["alarmsrc.HI.1h.temp"]) == (1.0, 1.0)
+    assert (row["alarmsrc.P3.6h.temp"], row["alarmsrc.all.6h.temp"]) == (1.0, 2.0)
+    assert "alarmsrc.HIHI.1h.temp" not in row and row["alarmsrc.P1.24h.temp"] == 1.0
+
+
 def test_a_silent_tag_carries_its_last_value_for_a_day_on_both_paths() -> None:
     """A tag silent since 97 buckets before t still reports its last value at t (carried for
     a day of empty buckets), one silent since 98 does not, on the live path as in training."""
