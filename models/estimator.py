@@ -143,16 +143,78 @@ def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
 
 
 def signal_contributions(
-    frame: pl.DataFrame, features: list[str], shap: np.ndarray
+    frame: pl.DataFrame,
+    features: list[str],
+    shap: np.ndarray,
+    kind_tags: dict[str, list[str]] | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Per-feature SHAP contributions summed per signal (signal_of), then what a summing-up
-    feature stands for credited to its parts (credit_parts): the names and one column each."""
+    feature stands for credited to its parts (credit_parts), then, given each kind's tags
+    (kind_tags), what a tag the row's kind does not have contributed to the kind
+    (credit_foreign_tags): the names and one column each."""
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(features):
         groups.setdefault(signal_of(name), []).append(i)
     names = list(groups)
     summed = np.column_stack([shap[:, idx].sum(axis=1) for idx in groups.values()])
-    return credit_parts(frame, features, shap, names, summed)
+    names, summed = credit_parts(frame, features, shap, names, summed)
+    if kind_tags:
+        names, summed = credit_foreign_tags(frame, features, kind_tags, names, summed)
+    return names, summed
+
+
+KIND = "ctx.kind"
+
+
+def kind_tags(frame: pl.DataFrame, features: list[str]) -> dict[str, list[str]]:
+    """The tags each asset kind has: those with a model feature known on any of its rows."""
+    if KIND not in frame.columns:
+        return {}
+    first: dict[str, str] = {}  # tag -> one of its features
+    for name in features:
+        if name.startswith("sig."):
+            first.setdefault(signal_of(name), name)
+    if not first:
+        return {}
+    seen = frame.group_by(KIND).agg(
+        pl.col(column).is_not_null().any().alias(tag) for tag, column in first.items()
+    )
+    out = {}
+    for row in seen.iter_rows(named=True):
+        if (kind := row.pop(KIND)) is not None:
+            out[kind] = sorted(tag for tag, known in row.items() if known)
+    return out
+
+
+def credit_foreign_tags(
+    frame: pl.DataFrame,
+    features: list[str],
+    kinds: dict[str, list[str]],
+    names: list[str],
+    summed: np.ndarray,
+) -> tuple[list[str], np.ndarray]:
+    """Move what a tag contributed on a row whose kind does not have it to 'context:kind': the
+    booster reads a conveyor's missing crusher tags as 'this is a conveyor', which is the kind
+    speaking, not a signal an operator could look at. Kinds unseen in training keep theirs."""
+    if KIND not in frame.columns:
+        return names, summed
+    tags = {signal_of(f) for f in features if f.startswith("sig.")}
+    tag_cols = [j for j, name in enumerate(names) if name in tags]
+    if not tag_cols:
+        return names, summed
+    row_kinds = np.array(frame.get_column(KIND).to_list(), dtype=object)
+    foreign = np.zeros((len(summed), len(tag_cols)), dtype=bool)  # row lacks that tag
+    for kind, has in kinds.items():
+        foreign[row_kinds == kind] = [names[j] not in has for j in tag_cols]
+    to = signal_of(KIND)
+    if to in names:
+        names, summed = list(names), summed.copy()
+    else:
+        names, summed = [*names, to], np.column_stack([summed, np.zeros(len(summed))])
+    cols = summed[:, tag_cols]
+    summed[:, names.index(to)] += np.where(foreign, cols, 0.0).sum(axis=1)
+    summed[:, tag_cols] = np.where(foreign, 0.0, cols)
+    return names, summed
 
 
 def credit_parts(
@@ -224,6 +286,8 @@ class RiskModel:
     info: dict = field(default_factory=dict)
     fast: RiskModel | None = None  # the fast detector, when this is the main one
     combined: PlattCalibrator | None = None  # calibrates max(main, fast) probabilities
+    # The tags each asset kind has in training (kind_tags): what a kind lacks is not a signal.
+    kind_tags: dict[str, list[str]] = field(default_factory=dict)
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -276,7 +340,7 @@ class RiskModel:
         shap = self.booster.predict(
             self.matrix(frame), num_iteration=self.booster.best_iteration, pred_contrib=True
         )[:, :-1]
-        names, summed = signal_contributions(frame, self.features, shap)
+        names, summed = signal_contributions(frame, self.features, shap, self.kind_tags)
         out = []
         for row in summed:
             order = np.argsort(-row)[:top]
@@ -306,6 +370,7 @@ class RiskModel:
             "reference": self.reference,
             "info": self.info,
             "best_iteration": self.booster.best_iteration,
+            "kind_tags": self.kind_tags,
         }
         (directory / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
 
@@ -333,6 +398,7 @@ class RiskModel:
             meta["info"],
             fast,
             combined,
+            meta.get("kind_tags", {}),  # models saved before name whatever the booster used
         )
 
 
@@ -410,6 +476,8 @@ def fit(
         None if progress is None else lambda i: progress(grown + i),
     )
     model.combined = PlattCalibrator().fit(np.maximum(p_main, p_fast), y_valid)
+    model.kind_tags = kind_tags(train, features)
+    model.fast.kind_tags = model.kind_tags
     return model
 
 

@@ -129,3 +129,27 @@ def test_alarm_counts_go_to_the_tags_that_raised_them_when_known() -> None:
          "current": 0.0, "earth": 0.0},
     ]  # fmt: skip
     _assert_credited(frame, shap, expected, features)
+
+
+def test_a_tag_the_rows_kind_lacks_speaks_for_the_kind() -> None:
+    features = ["sig.belt_speed.z_6h", "sig.current.z_6h", "ctx.kind"]
+    frame = pl.DataFrame(
+        {
+            "sig.belt_speed.z_6h": [None, 0.5, None],
+            "sig.current.z_6h": [1.0, 2.0, 1.0],
+            "ctx.kind": ["crusher", "conveyor", "new_kind"],
+        }
+    )
+    shap = np.array(
+        [
+            [0.4, 0.3, 0.1],  # a crusher has no belt: its 0.4 is the kind's
+            [0.4, 0.3, 0.1],  # a conveyor has one: it keeps it
+            [0.4, 0.3, 0.1],  # a kind training never saw keeps what the booster said
+        ]
+    )
+    kinds = {"crusher": ["current"], "conveyor": ["belt_speed", "current"]}
+    names, summed = signal_contributions(frame, features, shap, kinds)
+    rows = [dict(zip(names, row.tolist(), strict=True)) for row in summed]
+    assert rows[0] == pytest.approx({"belt_speed": 0.0, "current": 0.3, "context:kind": 0.5})
+    assert rows[1] == pytest.approx({"belt_speed": 0.4, "current": 0.3, "context:kind": 0.1})
+    assert rows[2] == pytest.approx({"belt_speed": 0.4, "current": 0.3, "context:kind": 0.1})

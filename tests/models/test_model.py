@@ -120,7 +120,7 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
         f"registry.configure({uri!r}, Path({str(tmp_path / 'artifacts')!r}))\n"
         "m = registry.load_version(registry.champion_version())\n"
         f"x = pl.read_parquet({str(tmp_path / 'x.parquet')!r})\n"
-        "print(json.dumps(m.predict(x).tolist()))\n"
+        "print(json.dumps([m.predict(x).tolist(), m.contributions(x)]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -130,9 +130,11 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
         env=os.environ.copy(),
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    fresh = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+    scores, told = json.loads(out.stdout.strip().splitlines()[-1])
+    fresh = np.array(scores)
     assert fresh.shape == (x.height,)
     assert np.array_equal(fresh, model.predict(x))
+    assert told == model.contributions(x)  # explained the same way: kind_tags came along
 
 
 def test_each_row_is_explained_by_the_detector_that_decided_its_risk(trained) -> None:
@@ -156,3 +158,30 @@ def test_each_row_is_explained_by_the_detector_that_decided_its_risk(trained) ->
     # ...while the slow context does explain some of the rows the main detector decided.
     main_rows = [row for won, row in zip(fast_won, explained, strict=True) if not won]
     assert any({c["signal"] for c in row} & slow_only for row in main_rows)
+
+
+def test_explanations_name_only_tags_the_rows_asset_kind_has(trained) -> None:
+    """The booster reads a missing tag as the asset's kind; an explanation names the kind then,
+    never a tag the asset does not have. The kinds' tags learnt in training are the tags the
+    plant's assets of each kind report."""
+    from models.estimator import signal_of
+    from models.features import scoring_grid
+
+    model, _, _, frames = trained
+    reported = (
+        frames.r15.join(frames.assets.select("asset_id", "kind"), on="asset_id")
+        .group_by("kind")
+        .agg(pl.col("tag").unique().sort())
+    )
+    assert model.kind_tags == {k: list(tags) for k, tags in reported.iter_rows()}
+    last = frames.r15.get_column("bucket").max()
+    assets = frames.assets.get_column("asset_id").to_list()
+    grid = scoring_grid(assets, last - timedelta(days=4), last, frames.dispatch)
+    x = build_features(frames, grid)
+    tags = {signal_of(f) for f in model.features if f.startswith("sig.")}
+    named_kind = 0
+    for kind, row in zip(x.get_column("ctx.kind"), model.contributions(x, top=8), strict=True):
+        named = {c["signal"] for c in row}
+        assert named & tags <= set(model.kind_tags[kind]), (kind, row)
+        named_kind += "context:kind" in named
+    assert named_kind  # what the kinds' missing tags said went somewhere an operator can read
