@@ -68,8 +68,8 @@ def feature_columns(frame: pl.DataFrame) -> list[str]:
 def signal_of(feature: str) -> str:
     """The signal or event family a feature explains: sig.vibration_mm_s.z_6h -> vibration_mm_s."""
     parts = feature.split(".")
-    if parts[0] == "sig":
-        return parts[1]
+    if parts[0] == "sig":  # sig.<tag>.<stat>: a tag's name may hold dots (FIC-101.PV)
+        return feature[len("sig.") : feature.rindex(".")]
     if parts[0] == "alarm":
         return f"alarms:{parts[1]}"
     if parts[0] == ALARM_SOURCE:  # alarmsrc.<group>.<window>.<tag>: the tag that raised them
@@ -94,7 +94,7 @@ def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, floa
     'above' for a count of deviating tags, 'sum' for an alarm count: to the tags that raised
     the alarms when the frame carries them (features.alarm_sources), else, for the alarms of
     every kind, to each kind."""
-    tags = sorted({c.split(".")[1] for c in present if c.startswith("sig.")})
+    tags = sorted({signal_of(c) for c in present if c.startswith("sig.")})
     sources: dict[str, list[str]] = {}  # alarm.HI.1h -> alarmsrc.HI.1h.<tag> of every tag
     for c in sorted(present):
         if c.startswith(f"{ALARM_SOURCE}."):

@@ -55,7 +55,9 @@ def is_fast(feature: str) -> bool:
     """True for the features the fast detector sees (FAST_FAMILIES over 1 h / 6 h, FAST_CONTEXT)."""
     if feature in FAST_CONTEXT:
         return True
-    return feature.split(".", 1)[0] in FAST_FAMILIES and bool(_FAST_WINDOW.search(feature))
+    family, last = feature.split(".", 1)[0], feature.rsplit(".", 1)[-1]
+    # The window is in the last part (a statistic, a window): a tag's name may hold "1h" too.
+    return family in FAST_FAMILIES and bool(_FAST_WINDOW.search(last))
 
 
 # Tags for how hard an asset is driven, and tags for what it moves (one per asset). A drive

@@ -153,3 +153,22 @@ def test_a_tag_the_rows_kind_lacks_speaks_for_the_kind() -> None:
     assert rows[0] == pytest.approx({"belt_speed": 0.0, "current": 0.3, "context:kind": 0.5})
     assert rows[1] == pytest.approx({"belt_speed": 0.4, "current": 0.3, "context:kind": 0.1})
     assert rows[2] == pytest.approx({"belt_speed": 0.4, "current": 0.3, "context:kind": 0.1})
+
+
+def test_a_tag_whose_name_holds_dots_or_a_window_keeps_its_whole_name() -> None:
+    """OPC tags such as AREA1.FIC-101.PV are named whole, credited as any tag, and a tag named
+    like a window (flow_1h) does not make its 24 h statistics fast evidence."""
+    from models.features import is_fast
+
+    features = ["agg.z_6h_max", "sig.AREA1.FIC-101.PV.z_6h", "sig.AREA1.FIC-101.SP.z_6h"]
+    frame = pl.DataFrame(
+        {"sig.AREA1.FIC-101.PV.z_6h": [3.0, 1.0], "sig.AREA1.FIC-101.SP.z_6h": [0.5, 2.0]}
+    )
+    shap = np.array([[0.6, 0.2, 0.1], [0.4, 0.0, 0.3]])
+    expected = [
+        {"signals:all": 0.0, "AREA1.FIC-101.PV": 0.8, "AREA1.FIC-101.SP": 0.1},
+        {"signals:all": 0.0, "AREA1.FIC-101.PV": 0.0, "AREA1.FIC-101.SP": 0.7},
+    ]
+    _assert_credited(frame, shap, expected, features)
+    assert not is_fast("sig.flow_1h.z_24h") and is_fast("sig.flow_1h.z_6h")
+    assert is_fast("sig.AREA1.FIC-101.PV.slope_z_1h")
