@@ -223,9 +223,11 @@ def credit_parts(
     """Move each row's contribution of a feature that sums up others to what it sums up in that
     row, so that an explanation names something an operator can look at: an extreme across tags
     (agg.<stat>_max / _min) to the tag holding it, a count of deviating tags (agg.tags_*) in
-    equal parts to the tags it counts (both off 'signals:all'), the alarms of every kind
-    (alarm.all.<window>) to each kind by its share of them (off 'alarms:all'). Sums are kept;
-    what no part accounts for (no tag known, none deviating, no alarm) stays where it was."""
+    equal parts to the tags it counts (both off 'signals:all'), an alarm count (alarm.<group>.
+    <window>) to the tags that raised its alarms by their share when the frame carries
+    features.alarm_sources, else, for the count of every kind, to each kind by its share (off
+    'alarms:<group>'). Sums are kept; what no part accounts for (no tag known, none deviating,
+    no alarm) stays where it was."""
     shares = _shares(features, set(frame.columns))
     if not shares:
         return names, summed
