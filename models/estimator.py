@@ -85,7 +85,7 @@ def signal_of(feature: str) -> str:
 
 
 _EXTREME = re.compile(r"agg\.(.+)_(max|min)")  # agg.z_6h_max: the largest z_6h of any tag
-_ALARMS = re.compile(r"alarm\.([^.]+)\.([^.]+)")  # alarm.HI.1h: HI activations in the last hour
+_ALARMS_ALL = re.compile(r"alarm\.all\.(.+)")  # alarm.all.1h: activations of every kind in 1 h
 
 
 def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, float, list[str]]]:
@@ -110,9 +110,9 @@ def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, floa
             rule, columns = "above", [f"sig.{t}.{stat}" for t in tags]
         elif feature in sources:
             rule, limit, columns = "sum", 0.0, sources[feature]
-        elif (match := _ALARMS.fullmatch(feature)) is not None and match.group(1) == "all":
+        elif (match := _ALARMS_ALL.fullmatch(feature)) is not None:
             rule, limit = "sum", 0.0
-            columns = [f"alarm.{kind}.{match.group(2)}" for kind in ALARM_KINDS]
+            columns = [f"alarm.{kind}.{match.group(1)}" for kind in ALARM_KINDS]
         else:
             continue
         columns = [c for c in columns if c in present]
@@ -123,17 +123,22 @@ def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, floa
 
 def _weights(values: np.ndarray, rule: str, limit: float) -> np.ndarray:
     """Each row's share of a summing-up feature per part: all of it to the tag holding an
-    extreme, equal parts to the tags a count counts, to each alarm kind its part of the alarms;
-    rows with no such part get none."""
+    extreme, equal parts to the tags a count counts, to each tag or alarm kind its part of an
+    alarm count; rows with no such part get none."""
+    if rule == "above":
+        parts = (np.nan_to_num(values, nan=-np.inf) > limit).astype(float)
+    elif rule == "sum":
+        parts = np.nan_to_num(values, nan=0.0)
+    else:  # max / min: all of it to the extreme
+        return _extreme_weights(values, rule)
+    total = parts.sum(axis=1, keepdims=True)
+    return np.divide(parts, total, out=np.zeros_like(parts), where=total > 0)
+
+
+def _extreme_weights(values: np.ndarray, rule: str) -> np.ndarray:
+    """One-hot on the tag holding each row's max or min; rows with no known tag get none."""
     weights = np.zeros_like(values)
     rows = np.arange(len(values))
-    if rule in ("above", "sum"):
-        if rule == "above":
-            parts = (np.nan_to_num(values, nan=-np.inf) > limit).astype(float)
-        else:
-            parts = np.nan_to_num(values, nan=0.0)
-        total = parts.sum(axis=1, keepdims=True)
-        return np.divide(parts, total, out=weights, where=total > 0)
     known = ~np.isnan(values).all(axis=1)
     fill = -np.inf if rule == "max" else np.inf
     filled = np.where(np.isnan(values), fill, values)

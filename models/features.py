@@ -514,34 +514,31 @@ def alarm_sources(alarms: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         return keys.select([])
     longest = max(WINDOWS.values())
     # A count at t sums the 15-min buckets t - n*GRID .. t - GRID (alarm_features).
-    hits = (
-        keys.join(
-            active.select(
-                "asset_id", "tag", "kind", "priority", pl.col("ts").dt.truncate("15m").alias("b")
-            ),
-            on="asset_id",
-            how="inner",
-        )
-        .filter(pl.col("b") < pl.col("t"), pl.col("b") >= pl.col("t") - GRID * longest)
-        .filter(pl.col("tag").is_not_null())
+    hits = keys.join(
+        active.select(
+            "asset_id", "tag", "kind", "priority", pl.col("ts").dt.truncate("15m").alias("b")
+        ),
+        on="asset_id",
+        how="inner",
+    ).filter(
+        pl.col("tag").is_not_null(),
+        pl.col("b") < pl.col("t"),
+        pl.col("b") >= pl.col("t") - GRID * longest,
     )
-    parts = []
-    for w, n in WINDOWS.items():
-        inside = hits.filter(pl.col("b") >= pl.col("t") - GRID * n)
-        for group, label in (
-            (pl.col("kind"), pl.col("kind")),
-            (pl.col("priority"), pl.format("P{}", pl.col("priority"))),
-            (pl.lit("all"), pl.lit("all")),
-        ):
-            parts.append(
-                inside.filter(group.is_not_null()).select(
-                    "_row",
-                    pl.format("{}.{}.{}.{}", pl.lit(ALARM_SOURCE), label, pl.lit(w), "tag").alias(
-                        "column"
-                    ),
-                )
-            )
-    counted = pl.concat(parts).group_by("_row", "column").agg(pl.len().cast(pl.Float64).alias("n"))
+    groups = (pl.col("kind"), pl.format("P{}", pl.col("priority")), pl.lit("all"))
+    parts = [
+        hits.filter(pl.col("b") >= pl.col("t") - GRID * n).select(
+            "_row", pl.format(f"{ALARM_SOURCE}.{{}}.{w}.{{}}", group, "tag").alias("column")
+        )
+        for w, n in WINDOWS.items()
+        for group in groups
+    ]
+    counted = (
+        pl.concat(parts)
+        .drop_nulls("column")  # an alarm without a kind or priority counts only in all
+        .group_by("_row", "column")
+        .agg(pl.len().cast(pl.Float64).alias("n"))
+    )
     if counted.is_empty():
         return keys.select([])
     wide = counted.pivot(on="column", index="_row", values="n", sort_columns=True)

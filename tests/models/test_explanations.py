@@ -12,9 +12,12 @@ FEATURES = ["agg.z_6h_max", "agg.z_6h_min", "agg.tags_z6h_above_2", "sig.current
 
 
 def _explain(
-    frame: pl.DataFrame, shap: np.ndarray, features: list[str] = FEATURES
+    frame: pl.DataFrame,
+    shap: np.ndarray,
+    features: list[str] = FEATURES,
+    kind_tags: dict[str, list[str]] | None = None,
 ) -> list[dict[str, float]]:
-    names, summed = signal_contributions(frame, features, shap)
+    names, summed = signal_contributions(frame, features, shap, kind_tags)
     return [dict(zip(names, row.tolist(), strict=True)) for row in summed]
 
 
@@ -148,8 +151,7 @@ def test_a_tag_the_rows_kind_lacks_speaks_for_the_kind() -> None:
         ]
     )
     kinds = {"crusher": ["current"], "conveyor": ["belt_speed", "current"]}
-    names, summed = signal_contributions(frame, features, shap, kinds)
-    rows = [dict(zip(names, row.tolist(), strict=True)) for row in summed]
+    rows = _explain(frame, shap, features, kinds)
     assert rows[0] == pytest.approx({"belt_speed": 0.0, "current": 0.3, "context:kind": 0.5})
     assert rows[1] == pytest.approx({"belt_speed": 0.4, "current": 0.3, "context:kind": 0.1})
     assert rows[2] == pytest.approx({"belt_speed": 0.4, "current": 0.3, "context:kind": 0.1})
