@@ -431,14 +431,23 @@ def _baseline(d: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_PIVOT_SEP = "\x1f"  # ASCII unit separator: not a character tag names are made of
+
+
 def widen_signals(long: pl.DataFrame) -> pl.DataFrame:
     """(asset_id, t, tag, stats) -> one row per (asset_id, t): columns sig.<tag>.<stat>, and
     agg.* summaries over the asset's tags (largest and smallest z, how many tags deviate)."""
     if long.is_empty():
         return long.select("asset_id", "t")
-    wide = long.pivot(on="tag", index=["asset_id", "t"], values=list(SIGNAL_STATS))
+    # The pivot names columns <stat><sep><tag>; a separator no tag or statistic holds keeps two
+    # (stat, tag) pairs from ever sharing a name, whatever the plant calls its tags.
+    wide = long.pivot(
+        on="tag", index=["asset_id", "t"], values=list(SIGNAL_STATS), separator=_PIVOT_SEP
+    )
     tags = long.get_column("tag").unique().to_list()
-    names = {f"{stat}_{tag}": f"sig.{tag}.{stat}" for stat in SIGNAL_STATS for tag in tags}
+    names = {
+        f"{stat}{_PIVOT_SEP}{tag}": f"sig.{tag}.{stat}" for stat in SIGNAL_STATS for tag in tags
+    }
     wide = wide.rename({c: names[c] for c in wide.columns if c in names})
     wide = wide.with_columns(_excess(wide.columns))
     agg = long.group_by("asset_id", "t").agg(

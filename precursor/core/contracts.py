@@ -44,7 +44,10 @@ def parse_timestamp(value: Any) -> datetime:
 Timestamp = Annotated[datetime, PlainValidator(parse_timestamp, json_schema_input_type=str | int)]
 # PostgreSQL text cannot hold NUL, so a NUL must fail validation here, not the batch write later.
 _NO_NUL = r"^[^\x00]*$"
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=_NO_NUL)]
+# An identifier (asset, tag, event) holds no control character: the API could not be asked for
+# it (its path and query parameters use the same pattern), and features pivot tags on one.
+ID_PATTERN = r"^[^\x00-\x1f]+$"
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
 ShortText = Annotated[str | None, Field(default=None, max_length=MAX_ID, pattern=_NO_NUL)]
 OptionalText = Annotated[str | None, Field(default=None, max_length=2000, pattern=_NO_NUL)]
 
@@ -78,7 +81,7 @@ class Alarm(_Message):
     priority: Annotated[int, Field(ge=1, le=4)]
     state: AlarmState
     tag: Annotated[
-        str | None, Field(default=None, min_length=1, max_length=MAX_ID, pattern=_NO_NUL)
+        str | None, Field(default=None, min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)
     ] = None
     code: ShortText = None
 

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
+from precursor.core.contracts import ID_PATTERN
 from precursor.core.errors import InvalidInput
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-ID_PATTERN = r"^[^\x00-\x1f]+$"
 
 AssetId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN)]
 EntityId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN)]

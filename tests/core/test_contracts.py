@@ -23,7 +23,7 @@ from precursor.core.contracts import (
 
 LIMIT = 1_000_000
 tag_names = st.text(
-    st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+    st.characters(blacklist_categories=("Cs", "Cc")),
     min_size=1,
     max_size=40,
 )
@@ -91,6 +91,8 @@ def test_timestamp_without_offset_or_of_wrong_kind_is_refused(value) -> None:
         (b'{"asset_id": "", "ts": 1, "signals": {"v": 1}}', "invalid"),
         (b'{"asset_id": "A", "ts": 1, "signals": {"v": 1}, "quality": "great"}', "invalid"),
         (b'{"asset_id": "A\\u0000", "ts": 1, "signals": {"v": 1}}', "invalid"),
+        (b'{"asset_id": "A\\n", "ts": 1, "signals": {"v": 1}}', "invalid"),
+        (b'{"asset_id": "A", "ts": 1, "signals": {"FIC\\u001f101": 1}}', "invalid"),
     ],
 )
 def test_signal_snapshot_bad_messages_are_refused_with_a_code(raw: bytes, code: str) -> None:

@@ -421,6 +421,26 @@ def test_drive_excess_is_the_current_deviation_beyond_the_load_deviation() -> No
     assert wide.get_column("sig.motor_current_a.excess_z_6h").to_list() == [0.0, None]
 
 
+def test_widened_columns_keep_each_tag_and_statistic_apart(monkeypatch) -> None:
+    """Statistic z of tag 1h_a and statistic z_1h of tag a are two columns, whatever the names:
+    the pivot's own column names (stat, separator, tag) must not let them meet."""
+    from models import features
+
+    stats = (*features.SIGNAL_STATS, "z")
+    monkeypatch.setattr(features, "SIGNAL_STATS", stats)
+    t = GRID_TIMES[0]
+    base = {stat: 0.0 for stat in stats}
+    long = pl.DataFrame(
+        [
+            {"asset_id": "CV-01", "t": t, "tag": "a", **base, "z_1h": 1.5},
+            {"asset_id": "CV-01", "t": t, "tag": "1h_a", **base, "z": -2.5},
+        ]
+    )
+    row = features.widen_signals(long).row(0, named=True)
+    assert (row["sig.a.z_1h"], row["sig.1h_a.z"]) == (1.5, -2.5)
+    assert (row["sig.a.z"], row["sig.1h_a.z_1h"]) == (0.0, 0.0)
+
+
 def test_alarm_counts_by_priority_cover_only_activations_in_each_window() -> None:
     """Two P1 and one P3 activation before t, one P1 cleared, one P2 at t: counted as the spec
     says, per priority and window; nothing at or after t, no cleared alarm."""
