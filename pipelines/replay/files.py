@@ -8,7 +8,10 @@ from pathlib import Path
 import orjson
 
 from pipelines.simulate.sinks import STREAMS
+from precursor.core.contracts import AssetRecord, ContractViolation, decode
 from precursor.core.errors import PrecursorError
+
+_MAX_ASSET_BYTES = 1 << 20
 
 
 def stream_files(directory: Path) -> dict[str, Path]:
@@ -23,11 +26,20 @@ def stream_files(directory: Path) -> dict[str, Path]:
 
 
 def read_assets(directory: Path) -> list[dict]:
-    """assets.jsonl, if present."""
+    """assets.jsonl, if present, each line checked against the registry's contract; a bad line
+    is an error naming it, before anything is sent (a registry is not a stream with a DLQ)."""
     path = Path(directory) / "assets.jsonl"
     if not path.exists():
         return []
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(decode(AssetRecord, line, _MAX_ASSET_BYTES).model_dump())
+        except ContractViolation as exc:
+            raise PrecursorError(f"{path} line {number}: {exc.message}") from None
+    return records
 
 
 def lines(path: Path) -> Iterator[tuple[str | None, bytes]]:

@@ -119,6 +119,18 @@ STREAM_MODELS: dict[str, type[_Message]] = {
 }
 
 
+class AssetRecord(_Message):
+    """A line of a replay's `assets.jsonl`: one asset of the registry."""
+
+    asset_id: Identifier
+    name: OptionalText = None
+    kind: ShortText = None
+    site: ShortText = None
+    area: ShortText = None
+    criticality: Annotated[int, Field(ge=1, le=5)] = 3
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
 class ContractViolation(Exception):
     """A message that does not meet its topic's contract; `code` goes into the DLQ header."""
 

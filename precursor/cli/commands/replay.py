@@ -104,9 +104,10 @@ def run_files(args: argparse.Namespace) -> int:
     from precursor.core.registry import upsert_assets
 
     stream_files(args.directory)  # fail fast, before connecting anywhere
+    assets = read_assets(args.directory)
     settings, conn = _kafka_context(args.settings)
     with conn:
-        registered = upsert_assets(conn, read_assets(args.directory))
+        registered = upsert_assets(conn, assets)
     producer = make_producer(settings, acks=1, linger_ms=50)
     topics = settings.topics.inputs
     bar = tqdm(unit="msg", desc="replay", mininterval=0.5)
