@@ -1,4 +1,4 @@
-"""The Kafka message contracts of SPEC.md as pydantic models, plus their row forms."""
+"""The Kafka message contracts of SPEC.md and replay asset records, plus their row forms."""
 
 from __future__ import annotations
 
