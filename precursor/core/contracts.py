@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictFloat, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictFloat,
+    ValidationError,
+    field_validator,
+)
 
 MAX_ID = 128
 # 1970..2200: anything outside is a unit mistake (seconds vs ms, µs) rather than a real time.
@@ -129,6 +137,25 @@ class AssetRecord(_Message):
     area: ShortText = None
     criticality: Annotated[int, Field(ge=1, le=5)] = 3
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _jsonb_safe(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # jsonb refuses a NUL anywhere in a string, key or value, at any depth.
+        if _holds_nul(value):
+            raise ValueError("holds a NUL character, which the database cannot store")
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL is in any string of a JSON value, keys included."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class ContractViolation(Exception):

@@ -32,9 +32,10 @@ def _write(directory: Path, *lines: bytes) -> Path:
 
 
 def test_assets_are_read_as_written_with_the_registry_defaults(tmp_path: Path) -> None:
-    directory = _write(tmp_path / "plant", orjson.dumps(CONVEYOR), b"", b'{"asset_id": "PP-01"}')
+    text = {**CONVEYOR, "attributes": {"note": "a backslash: \\u0000 is text here"}}
+    directory = _write(tmp_path / "plant", orjson.dumps(text), b"", b'{"asset_id": "PP-01"}')
     first, second = read_assets(directory)
-    assert first == CONVEYOR
+    assert first == text
     assert second == {
         "asset_id": "PP-01", "name": None, "kind": None, "site": None, "area": None,
         "criticality": 3, "attributes": {},
@@ -49,6 +50,7 @@ def test_assets_are_read_as_written_with_the_registry_defaults(tmp_path: Path) -
         (b'{"kind": "slurry_pump"}', "asset_id"),
         (b'{"asset_id": "PP\\n01"}', "asset_id"),
         (b'{"asset_id": "PP-01", "attributes": [1]}', "attributes"),
+        (b'{"asset_id": "PP-01", "attributes": {"tags": ["a\\u0000"]}}', "attributes.*NUL"),
         (b'{"asset_id": "PP-01",', "not valid JSON"),
     ],
 )
