@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,13 +88,18 @@ _EXTREME = re.compile(r"agg\.(.+)_(max|min)")  # agg.z_6h_max: the largest z_6h 
 _ALARMS_ALL = re.compile(r"alarm\.all\.(.+)")  # alarm.all.1h: activations of every kind in 1 h
 
 
+def _tags(columns: Iterable[str]) -> set[str]:
+    """The tags that sig.<tag>.<stat> columns are about."""
+    return {signal_of(c) for c in columns if c.startswith("sig.")}
+
+
 def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, float, list[str]]]:
     """The features that sum up others an explanation can hand on: (feature index, rule,
     threshold, the columns it sums up); rule is 'max' or 'min' for an extreme across tags,
     'above' for a count of deviating tags, 'sum' for an alarm count: to the tags that raised
     the alarms when the frame carries them (features.alarm_sources), else, for the alarms of
     every kind, to each kind."""
-    tags = sorted({signal_of(c) for c in present if c.startswith("sig.")})
+    tags = sorted(_tags(present))
     sources: dict[str, list[str]] = {}  # alarm.HI.1h -> alarmsrc.HI.1h.<tag> of every tag
     for c in sorted(present):
         if c.startswith(f"{ALARM_SOURCE}."):
@@ -203,7 +208,7 @@ def credit_foreign_tags(
     speaking, not a signal an operator could look at. Kinds unseen in training keep theirs."""
     if KIND not in frame.columns:
         return names, summed
-    tags = {signal_of(f) for f in features if f.startswith("sig.")}
+    tags = _tags(features)
     tag_cols = [j for j, name in enumerate(names) if name in tags]
     if not tag_cols:
         return names, summed
