@@ -113,6 +113,9 @@ def test_up_takes_outside_messages_and_stops_cleanly_then_reuses_its_data(tmp_pa
             up.kill()
     assert up.returncode == 0
     assert elapsed < 30
+    said = up.stdout.read()  # the shutdown names every part it stopped, the embedded ones too
+    for line in ("stopped ingest", "stopped embedded broker", "stopped embedded PostgreSQL"):
+        assert line in said, line
     wait_for(lambda: _gone(children), 10, "children to exit")
     assert not (data_dir / "endpoints.json").exists()
 

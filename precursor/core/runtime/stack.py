@@ -184,8 +184,10 @@ class Stack:
                 logger.info("stopped %s (%s)", service.name, exit_text(code))
         if self.broker is not None:
             self.broker.stop()
+            logger.info("stopped embedded broker (its messages were in memory)")
         if self.postgres is not None:
             self.postgres.stop()
+            logger.info("stopped embedded PostgreSQL (data kept in %s)", self.postgres.pgdata)
         with contextlib.suppress(FileNotFoundError):
             found = read_endpoints(self.settings.endpoints_path)
             if found is None or found.pid == os.getpid():
