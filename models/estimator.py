@@ -20,15 +20,8 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from models.drift import drift_reference
-from models.features import (
-    ALARM_KINDS,
-    ALARM_SOURCE,
-    CATEGORICAL,
-    DEVIATION_COUNTS,
-    MODEL_STATS,
-    alarm_sources,
-    is_fast,
-)
+from models.event_features import ALARM_KINDS, ALARM_SOURCE, alarm_sources
+from models.features import CATEGORICAL, DEVIATION_COUNTS, MODEL_STATS, is_fast
 
 PARAMS = {
     "objective": "binary",
@@ -97,7 +90,7 @@ def _shares(features: list[str], present: set[str]) -> list[tuple[int, str, floa
     """The features that sum up others an explanation can hand on: (feature index, rule,
     threshold, the columns it sums up); rule is 'max' or 'min' for an extreme across tags,
     'above' for a count of deviating tags, 'sum' for an alarm count: to the tags that raised
-    the alarms when the frame carries them (features.alarm_sources), else, for the alarms of
+    the alarms when the frame carries them (event_features.alarm_sources), else, for the alarms of
     every kind, to each kind."""
     tags = sorted(_tags(present))
     sources: dict[str, list[str]] = {}  # alarm.HI.1h -> alarmsrc.HI.1h.<tag> of every tag
@@ -235,7 +228,7 @@ def credit_parts(
     (agg.<stat>_max / _min) to the tag holding it, a count of deviating tags (agg.tags_*) in
     equal parts to the tags it counts (both off 'signals:all'), an alarm count (alarm.<group>.
     <window>) to the tags that raised its alarms by their share when the frame carries
-    features.alarm_sources, else, for the count of every kind, to each kind by its share (off
+    event_features.alarm_sources, else, for the count of every kind, to each kind by its share (off
     'alarms:<group>'). Sums are kept; what no part accounts for (no tag known, none deviating,
     no alarm) stays where it was."""
     shares = _shares(features, set(frame.columns))

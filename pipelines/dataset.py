@@ -13,8 +13,9 @@ import orjson
 import polars as pl
 import psycopg
 
-from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, GRID, Frames, build_features
-from models.features import scoring_grid as make_grid
+from models.features import BASELINE_DAYS, BASELINE_LAG_DAYS, Frames, build_features
+from models.grid import GRID
+from models.grid import scoring_grid as make_grid
 from models.labels import incidents as find_incidents
 from models.labels import label, outcome_incidents
 from precursor.core.errors import PrecursorError

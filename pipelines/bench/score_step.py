@@ -18,7 +18,8 @@ import numpy as np
 import polars as pl
 
 from models.estimator import RiskModel
-from models.features import Frames, build_features, scoring_grid
+from models.features import Frames, build_features
+from models.grid import scoring_grid
 from precursor.core.runtime.processes import peak_rss_mb
 
 FRAME_NAMES = ("r15", "rday", "alarms", "dispatch", "incidents", "assets")

@@ -17,7 +17,8 @@ import psycopg
 from models import registry
 from models.drift import psi
 from models.estimator import RiskModel
-from models.features import GRID, build_features, scoring_grid
+from models.features import build_features
+from models.grid import GRID, scoring_grid
 from models.rating import RANK, consequence
 from precursor.core.db import open_pool
 from precursor.core.errors import BrokerUnavailable, DatabaseUnavailable

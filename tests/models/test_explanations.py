@@ -111,7 +111,7 @@ def test_alarm_counts_go_to_the_tags_that_raised_them_when_known() -> None:
             "alarm.HI.1h": [1.0, 0.0],
             "alarm.P2.1h": [3.0, 0.0],
             "alarm.FAULT.1h": [3.0, 0.0],
-            # features.alarm_sources: who raised them (one HI on current, three FAULT on earth)
+            # alarm_sources: who raised them (one HI on current, three FAULT on earth)
             "alarmsrc.all.1h.current": [1.0, 0.0],
             "alarmsrc.all.1h.earth": [3.0, 0.0],
             "alarmsrc.HI.1h.current": [1.0, 0.0],

@@ -13,14 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import diurnal
-from models.features import (
-    DIRECT_MAX_TIMES,
-    GRID,
-    Frames,
-    build_features,
-    running_buckets,
-    scoring_grid,
-)
+from models.features import DIRECT_MAX_TIMES, Frames, build_features, running_buckets
+from models.grid import GRID, scoring_grid
 from pipelines.simulate.frames import frames_from, rollups, samples_frame
 from services.predict.frames import data_span, load_frames
 from services.predict.rollups import refresh_rollups
@@ -380,7 +374,7 @@ def test_dispatch_features_for_an_asset_that_never_went_down() -> None:
     """Maintenance and restarts only (as in the Azure data): no down events at all."""
     from datetime import UTC, datetime
 
-    from models.features import dispatch_features
+    from models.event_features import dispatch_features
 
     t0 = datetime(2015, 1, 10, tzinfo=UTC)
     events = pl.DataFrame(
@@ -446,7 +440,7 @@ def test_alarm_counts_by_priority_cover_only_activations_in_each_window() -> Non
     says, per priority and window; nothing at or after t, no cleared alarm."""
     from datetime import UTC, datetime
 
-    from models.features import alarm_features
+    from models.event_features import alarm_features
 
     t = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     rows = [  # (minutes before t, kind, priority, state)
@@ -478,7 +472,7 @@ def test_alarm_counts_by_priority_cover_only_activations_in_each_window() -> Non
 def test_alarm_sources_split_each_alarm_count_between_the_tags_that_raised_it() -> None:
     """On a simulated plant, for every grid row with an alarm: the per-tag counts of each alarm
     feature sum to that feature, and no tag is named that raised none of them."""
-    from models.features import ALARM_SOURCE, alarm_features, alarm_sources
+    from models.event_features import ALARM_SOURCE, alarm_features, alarm_sources
 
     every = pl.datetime_range(
         FRAMES.r15.get_column("bucket").min(), END, "15m", eager=True, time_zone="UTC"
@@ -504,7 +498,7 @@ def test_alarm_sources_split_each_alarm_count_between_the_tags_that_raised_it() 
 def test_alarm_sources_count_each_tag_in_each_window_before_t() -> None:
     from datetime import UTC, datetime
 
-    from models.features import alarm_sources
+    from models.event_features import alarm_sources
 
     t = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     rows = [  # (minutes before t, tag, kind, priority, state)

@@ -139,7 +139,7 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
 
 def test_each_row_is_explained_by_the_detector_that_decided_its_risk(trained) -> None:
     from models.estimator import signal_of
-    from models.features import scoring_grid
+    from models.grid import scoring_grid
 
     model, _, _, frames = trained
     last = frames.r15.get_column("bucket").max()
@@ -165,7 +165,7 @@ def test_explanations_name_only_tags_the_rows_asset_kind_has(trained) -> None:
     never a tag the asset does not have. The kinds' tags learnt in training are the tags the
     plant's assets of each kind report."""
     from models.estimator import signal_of
-    from models.features import scoring_grid
+    from models.grid import scoring_grid
 
     model, _, _, frames = trained
     reported = (
