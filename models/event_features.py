@@ -59,7 +59,7 @@ def alarm_sources(alarms: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     each alarm feature's group (kind, priority, all) and window, as alarm_features counts them,
     one column `alarmsrc.<group>.<window>.<tag>` per combination that occurs. Not model
     features: an explanation hands an alarm count to the tags that raised it
-    (models.estimator.credit_parts). Only for the few rows explained, so no wide frame of
+    (models.explain.credit_parts). Only for the few rows explained, so no wide frame of
     mostly zeros is built for every row of a training run."""
     keys = rows.select("asset_id", "t").with_row_index("_row")
     active = alarms.filter(pl.col("state") == "active")

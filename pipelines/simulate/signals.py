@@ -60,7 +60,7 @@ SPIKED_TAG = "motor_current_a"
 
 
 def precursor_evidence(mechanism: str) -> set[str]:
-    """The explanation names (models.estimator.signal_of) that point at a mechanism's precursor:
+    """The explanation names (models.explain.signal_of) that point at a mechanism's precursor:
     the tags it moves (EFFECTS) and, for the spiking mechanism, the tag it spikes and the FAULT
     alarms those trip. pipelines.bench.quality checks what alerts said at their opening
     against this."""

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.estimator import signal_contributions
+from models.explain import signal_contributions
 
 FEATURES = ["agg.z_6h_max", "agg.z_6h_min", "agg.tags_z6h_above_2", "sig.current.z_6h"]
 

@@ -138,7 +138,7 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
 
 
 def test_each_row_is_explained_by_the_detector_that_decided_its_risk(trained) -> None:
-    from models.estimator import signal_of
+    from models.explain import signal_of
     from models.grid import scoring_grid
 
     model, _, _, frames = trained
@@ -164,7 +164,7 @@ def test_explanations_name_only_tags_the_rows_asset_kind_has(trained) -> None:
     """The booster reads a missing tag as the asset's kind; an explanation names the kind then,
     never a tag the asset does not have. The kinds' tags learnt in training are the tags the
     plant's assets of each kind report."""
-    from models.estimator import signal_of
+    from models.explain import signal_of
     from models.grid import scoring_grid
 
     model, _, _, frames = trained
