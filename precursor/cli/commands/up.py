@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `up` to the CLI."""
     p = sub.add_parser(
         "up",
-        help="start database, broker, ingest and API (embedded by default)",
+        help="start database, broker, ingest, scorer and API (embedded by default)",
         description="Start the whole stack; Ctrl-C stops everything it started.",
     )
     p.add_argument(
