@@ -95,6 +95,19 @@ def test_compose_commands_and_settings_exist_in_the_code() -> None:
             assert key in fields, key
 
 
+def test_compose_variables_keep_out_of_the_settings_namespace() -> None:
+    """The variables an operator exports for compose (passwords, replica counts) must not look
+    like settings: an unknown PRECURSOR_* variable stops every precursor command in that shell
+    (precursor.core.settings), and deploy.md has them exported in the same shell."""
+    fields = {ENV_PREFIX + f.upper() for f in Settings.model_fields}
+    text = (INFRA / "docker-compose.yml").read_text()
+    text += (INFRA.parent / "docs" / "deploy.md").read_text()
+    named = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))  # compose's interpolation
+    named |= set(re.findall(r"\b([A-Z_][A-Z0-9_]*)=", text))  # exported, or set for a command
+    clash = {v for v in named if v.startswith(ENV_PREFIX) and v not in fields}
+    assert not clash, sorted(clash)
+
+
 def test_scrape_targets_match_services_and_their_ports() -> None:
     compose = _compose()
     env = compose["x-precursor"]["environment"]
