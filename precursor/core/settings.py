@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import os
 from functools import cached_property
@@ -195,8 +196,13 @@ def parse_floats(text: str, n: int, name: str) -> tuple[float, ...]:
 
 
 def _unknown_env_keys() -> list[str]:
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+    """Unknown PRECURSOR_* variables, each with the setting it most likely misspells."""
+    known = sorted(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+    out = []
+    for key in sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known):
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.85)
+        out.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    return out
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,7 +22,12 @@ def test_settings_defaults_mean_embedded(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_settings_unknown_key_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRECURSOR_DATABSE_URL", "postgresql://x")
-    with pytest.raises(ConfigurationError, match="PRECURSOR_DATABSE_URL"):
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    # a typo is named with the setting it most likely meant; a stray name only by itself
+    assert "PRECURSOR_DATABSE_URL (did you mean PRECURSOR_DATABASE_URL?)" in str(caught.value)
+    monkeypatch.setenv("PRECURSOR_SCORERS", "2")
+    with pytest.raises(ConfigurationError, match=r"PRECURSOR_SCORERS(,|$)"):
         load_settings()
 
 
