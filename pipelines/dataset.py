@@ -53,14 +53,17 @@ def align(t: datetime) -> datetime:
     return datetime.fromtimestamp(math.ceil(t.timestamp() / step) * step, t.tzinfo)
 
 
+WINDOW_HORIZONS = 12  # train, validation and test need more than 12 horizons between them
+
+
 def split(start: datetime, end: datetime, horizon: timedelta) -> Windows:
     """55 / 20 / 25 by time, with a horizon-long gap before validation and before test."""
     usable = (end - start) - 2 * horizon
-    if usable <= 10 * horizon:
+    if usable <= (WINDOW_HORIZONS - 2) * horizon:
         raise PrecursorError(
-            f"not enough history to train: {(end - start).days} days after the "
-            f"{BASELINE_DAYS + BASELINE_LAG_DAYS}-day baseline warm-up; need about "
-            f"{round(12 * horizon.total_seconds() / 86400) + 1} days"
+            f"not enough history to train: {_days(end - start)} days between the baseline "
+            f"warm-up and the last horizon; the windows need more than "
+            f"{_days(WINDOW_HORIZONS * horizon)} days"
         )
     train_end = align(start + usable * TRAIN_SHARE)
     valid_start = train_end + horizon
@@ -133,10 +136,24 @@ def with_truth(incident_rows: pl.DataFrame, known: dict[str, str | None]) -> pl.
     )
 
 
+def _days(span: timedelta) -> str:
+    return f"{max(span.total_seconds(), 0.0) / 86400:.1f}"
+
+
 def span_windows(lo: datetime, hi: datetime, horizon: timedelta) -> Windows:
     """The default split of data from `lo` to `hi` (first and last 15-min bucket), after the
     baseline warm-up and leaving the last horizon unlabelled."""
-    start = align(lo + timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS))
+    warm_up = timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS)
+    needed = warm_up + (WINDOW_HORIZONS + 1) * horizon
+    if hi - lo <= needed:
+        raise PrecursorError(
+            f"not enough history to train: the data spans {_days(hi - lo)} days; with a "
+            f"{horizon.total_seconds() / 3600:g} h horizon training needs more than "
+            f"{_days(needed)} days (a {warm_up.days}-day baseline warm-up, {WINDOW_HORIZONS} "
+            "horizons for the train, validation and test windows, and the last horizon, which "
+            "has no labels yet)"
+        )
+    start = align(lo + warm_up)
     return split(start, hi - horizon, horizon)
 
 
