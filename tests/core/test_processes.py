@@ -112,3 +112,15 @@ def test_up_gives_up_on_a_broker_that_cannot_come_back_with_one_clear_error(
                 stack.supervise()
     finally:
         stack.broker.stop()
+
+
+def test_children_of_up_keep_progress_bars_out_of_their_logs(tmp_path: Path) -> None:
+    """A service's stdout is its log file: tqdm, told by the child environment, draws nothing."""
+    stack = Stack(Settings(data_dir=tmp_path, database_url="postgresql://x@h/db",
+                           kafka_bootstrap="h:9092"))  # fmt: skip
+    code = "from tqdm import tqdm\nfor _ in tqdm(range(3), desc='train'): pass\nprint('done')"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=stack.child_env(), capture_output=True, text=True,
+        timeout=60, check=True,
+    )  # fmt: skip
+    assert out.stdout == "done\n" and "train" not in out.stderr

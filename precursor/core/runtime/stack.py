@@ -90,6 +90,9 @@ class Stack:
         env["PRECURSOR_KAFKA_BOOTSTRAP"] = self.resolved.kafka_bootstrap
         env["PRECURSOR_MLFLOW_TRACKING_URI"] = self.resolved.resolved_mlflow_uri
         env["PRECURSOR_DATA_DIR"] = str(self.data_dir)
+        # Progress bars are for a terminal: in a child's log file (the demo's trainer) a bar is
+        # one long line of carriage returns around the records that matter (tqdm reads TQDM_*).
+        env["TQDM_DISABLE"] = "1"
         return env
 
     def start_service(self, service: Service) -> None:
