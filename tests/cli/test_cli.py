@@ -284,3 +284,13 @@ def test_status_tells_an_api_that_is_up_but_not_ready_from_one_that_is_down(tmp_
         server.server_close()
     down = _api_state(f"http://127.0.0.1:{free_port()}")
     assert down["ok"] is False and down["ready"] is False and down["error"]
+
+
+def test_status_says_why_the_consumer_lag_is_unknown() -> None:
+    from precursor.cli.commands.status import _ingest_lag, lag_text
+    from precursor.core.runtime.processes import free_port
+
+    assert lag_text(_ingest_lag(None)) == "consumer lag unknown (ingest exports no metrics)"
+    gone = lag_text(_ingest_lag(f"http://127.0.0.1:{free_port()}/metrics"))
+    assert gone.startswith("consumer lag unknown (ingest metrics not reachable: ")
+    assert lag_text({"consumer_lag": 12345.0}) == "consumer lag 12,345 messages"

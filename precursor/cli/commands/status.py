@@ -63,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
         for table, n in report["database"].get("rows", {}).items():
             print(f"    {table:16s} {n:>12,}")
         print(f"  kafka     {found.kafka_bootstrap}")
-        lag = report["ingest"].get("consumer_lag")
-        print(f"  ingest    consumer lag {'-' if lag is None else f'{lag:,.0f}'} messages")
+        print(f"  ingest    {lag_text(report['ingest'])}")
         scoring = report.get("scoring", {})
         print(
             f"  scorer    last score {scoring.get('last_score_time') or '-'}, "
@@ -103,6 +102,15 @@ def _api_state(api_url: str) -> dict:
         except (ValueError, KeyError, TypeError):
             state["not_ready"] = f"HTTP {ready.status_code}"
     return state
+
+
+def lag_text(ingest: dict) -> str:
+    """The consumer lag in words, or why it is unknown (PRECURSOR_METRICS_PORT=0 turns ingest's
+    metrics off; a stopped ingest does not answer)."""
+    lag = ingest.get("consumer_lag")
+    if lag is None:
+        return f"consumer lag unknown ({ingest.get('error', 'no figure')})"
+    return f"consumer lag {lag:,.0f} messages"
 
 
 def _ingest_lag(metrics_url: str | None) -> dict:
