@@ -140,11 +140,19 @@ def _days(span: timedelta) -> str:
     return f"{max(span.total_seconds(), 0.0) / 86400:.1f}"
 
 
+WARM_UP = timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS)
+
+
+def min_history(horizon: timedelta) -> timedelta:
+    """The history training needs more than: the baseline warm-up, the windows' horizons and
+    the last horizon, which has no labels yet."""
+    return WARM_UP + (WINDOW_HORIZONS + 1) * horizon
+
+
 def span_windows(lo: datetime, hi: datetime, horizon: timedelta) -> Windows:
     """The default split of data from `lo` to `hi` (first and last 15-min bucket), after the
     baseline warm-up and leaving the last horizon unlabelled."""
-    warm_up = timedelta(days=BASELINE_DAYS + BASELINE_LAG_DAYS)
-    needed = warm_up + (WINDOW_HORIZONS + 1) * horizon
+    warm_up, needed = WARM_UP, min_history(horizon)
     if hi - lo <= needed:
         raise PrecursorError(
             f"not enough history to train: the data spans {_days(hi - lo)} days; with a "

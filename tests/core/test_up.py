@@ -240,3 +240,37 @@ def test_the_demo_scripts_a_degradation_an_hour_into_live_time_unless_told_not_t
     assert service.args[service.args.index("--backfill-days") + 1] == "60.0"
     tail = service.args[service.args.index("--backfill-days") + 2 :]
     assert tail == script  # 60 days of history, then live: the script starts at hour 60*24+1
+
+
+@pytest.mark.parametrize(("days", "waits"), [("60", False), ("10", True)])
+def test_the_demo_trains_once_there_is_enough_history_and_says_when_that_is(
+    days: str, waits: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from precursor.cli.commands.up import _DemoTrainer
+    from precursor.cli.main import build_parser
+    from precursor.core.runtime.stack import Stack
+    from precursor.core.settings import Settings
+
+    args = build_parser().parse_args(["up", "--demo", "--demo-days", days])
+    trainer = _DemoTrainer(Stack(Settings(data_dir=tmp_path, horizon_h=24)), args)
+    now, said = datetime.now(UTC), capsys.readouterr().out
+    if waits:  # 10 days backfilled, more than 22 needed: 12 more come live, 4.8 h at 60x
+        assert "training needs 22.0 days of history and the backfill holds 10;" in said
+        assert "(in about 4.8 h at 60x)" in said
+        assert now + timedelta(days=12) < trainer.ready_at < now + timedelta(days=12, hours=2)
+    else:  # the backfill suffices: train as it ends, an hour before live time
+        assert said == ""
+        assert now - timedelta(hours=2) < trainer.ready_at < now
+
+
+def test_a_failed_first_training_is_reported_by_its_error_line(tmp_path: Path) -> None:
+    from precursor.cli.commands.up import _last_error
+
+    log = tmp_path / "trainer.log"
+    log.write_text("2026-12-07 INFO rolled up\nprecursor train: error: not enough history: x\n")
+    assert _last_error(log) == "not enough history: x"
+    log.write_text("Killed\n")
+    assert _last_error(log) == f"see {log}"
+    assert _last_error(tmp_path / "missing.log") == f"see {tmp_path / 'missing.log'}"

@@ -6,6 +6,7 @@ import argparse
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -111,22 +112,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _DemoTrainer:
-    """Trains a first model once the demo's backfill has been ingested."""
+    """Trains a first model once the demo's backfill has been ingested, or, when the backfill is
+    shorter than training needs, once the live plant has added the rest; says why if it fails."""
 
     def __init__(self, stack: Stack, args: argparse.Namespace):
+        from pipelines.dataset import min_history
         from precursor.cli.commands.simulate import demo_start
 
         self.stack = stack
-        self.ready_at = (
-            demo_start(args.demo_days, args.demo_interval)
-            + timedelta(days=args.demo_days)
-            - timedelta(hours=1)
-        )
+        backfill = timedelta(days=args.demo_days) - timedelta(hours=1)
+        needed = min_history(timedelta(hours=stack.settings.horizon_h)) + timedelta(hours=1)
+        self.ready_at = demo_start(args.demo_days, args.demo_interval) + max(backfill, needed)
+        if needed > backfill:
+            wait = (needed - backfill) / args.demo_speed
+            print(
+                f"first model: training needs {needed / timedelta(days=1):.1f} days of history "
+                f"and the backfill holds {args.demo_days:g}; it trains once the live plant has "
+                f"added the rest (in about {_duration(wait)} at {args.demo_speed:g}x)",
+                flush=True,
+            )
         self.checked = 0.0
         self.started = False
+        self.service: Service | None = None
 
     def poll(self) -> None:
         """Cheap check every few seconds; starts `precursor train` once."""
+        if self.service is not None:
+            self._report_failure()
         if self.started or time.monotonic() - self.checked < 5:
             return
         self.checked = time.monotonic()
@@ -141,10 +153,36 @@ class _DemoTrainer:
             self.started = True  # a model from an earlier run is already scoring
         elif latest is not None and latest >= self.ready_at:
             self.started = True
-            self.stack.start_service(Service("trainer", ["train"], oneshot=True))
+            self.service = Service("trainer", ["train"], oneshot=True)
+            self.stack.start_service(self.service)
             print(
                 "demo history ingested: training a first model (log: logs/trainer.log)", flush=True
             )
+
+    def _report_failure(self) -> None:
+        """Once the trainer has failed: its one-line error, so nobody waits for alerts."""
+        assert self.service is not None
+        proc, log = self.service.proc, self.service.log_path
+        if proc is None or proc.poll() is None:
+            return
+        self.service = None
+        if proc.returncode != 0:
+            print(f"first model not trained: {_last_error(log)}", flush=True)
+
+
+def _last_error(log: Path | None) -> str:
+    """The last `error:` line of a command's log (the CLI writes one), else a pointer to it."""
+    try:
+        lines = log.read_text(errors="replace").splitlines() if log else []
+    except OSError:
+        lines = []
+    found = [line for line in lines if ": error: " in line]
+    return found[-1].split(": error: ", 1)[1] if found else f"see {log}"
+
+
+def _duration(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
 
 
 def _demo_service(args: argparse.Namespace) -> Service:
