@@ -103,21 +103,29 @@ DAY, WEEK = timedelta(days=1), timedelta(days=7)
 MIN_DOWN = timedelta(seconds=MIN_DOWNTIME_S)
 
 
+def _last_event(
+    rows: pl.DataFrame, events: pl.DataFrame, at: str, event_at: str, at_same_time: bool = True
+) -> pl.DataFrame:
+    """Each row (both frames sorted by asset and time) with its asset's latest event at or
+    before its time `at`, or strictly before it unless `at_same_time`; nulls where none."""
+    return rows.join_asof(
+        events,
+        left_on=at,
+        right_on=event_at,
+        by="asset_id",
+        strategy="backward",
+        allow_exact_matches=at_same_time,
+        check_sortedness=False,
+    )
+
+
 def _count_before(events: pl.DataFrame, grid: pl.DataFrame, at: pl.Expr, name: str) -> pl.DataFrame:
     """For each grid row: how many of the asset's events (asset_id, _at) have _at < at."""
     ev = events.sort("asset_id", "_at").with_columns(
         (pl.int_range(pl.len()).over("asset_id") + 1).alias("_n")
     )
     g = grid.with_columns(at.alias("_q")).sort("asset_id", "_q")
-    out = g.join_asof(
-        ev.select("asset_id", "_at", "_n"),
-        left_on="_q",
-        right_on="_at",
-        by="asset_id",
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
+    out = _last_event(g, ev.select("asset_id", "_at", "_n"), "_q", "_at", at_same_time=False)
     return out.select("asset_id", "t", pl.col("_n").fill_null(0).cast(pl.Float64).alias(name))
 
 
@@ -163,13 +171,8 @@ def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFram
 
     def downtime(at: pl.Expr, name: str) -> pl.DataFrame:
         q = g.with_columns(at.alias("_q")).sort("asset_id", "_q")
-        j = q.join_asof(
-            down.select("asset_id", pl.col("ts").alias("_s"), "_dur", "_cum"),
-            left_on="_q",
-            right_on="_s",
-            by="asset_id",
-            strategy="backward",
-            check_sortedness=False,
+        j = _last_event(
+            q, down.select("asset_id", pl.col("ts").alias("_s"), "_dur", "_cum"), "_q", "_s"
         )
         val = (
             pl.when(pl.col("_s").is_null())
@@ -190,15 +193,7 @@ def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFram
     )
 
     def since(events: pl.DataFrame, exact: bool, name: str) -> pl.DataFrame:
-        j = g.join_asof(
-            events.sort("asset_id", "_at"),
-            left_on="t",
-            right_on="_at",
-            by="asset_id",
-            strategy="backward",
-            allow_exact_matches=exact,
-            check_sortedness=False,
-        )
+        j = _last_event(g, events.sort("asset_id", "_at"), "t", "_at", at_same_time=exact)
         h = ((pl.col("t") - pl.col("_start")).dt.total_seconds() / 3600).clip(upper_bound=CAP_HOURS)
         return j.select("asset_id", "t", h.fill_null(CAP_HOURS).alias(name))
 
@@ -210,15 +205,8 @@ def dispatch_features(dispatch: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFram
     ).select("asset_id", (pl.col("ts") + MIN_DOWN).alias("_at"), pl.col("ts").alias("_start"))
     out = out.join(since(maint, False, "disp.h_since_maintenance"), on=["asset_id", "t"])
     out = out.join(since(fail, True, "disp.h_since_failure"), on=["asset_id", "t"])
-    last = g.join_asof(
-        ev.select("asset_id", pl.col("ts").alias("_at"), "state", "crew"),
-        left_on="t",
-        right_on="_at",
-        by="asset_id",
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
+    crews = ev.select("asset_id", pl.col("ts").alias("_at"), "state", "crew")
+    last = _last_event(g, crews, "t", "_at", at_same_time=False)
     run = (
         pl.when(pl.col("state") == "running")
         .then(((pl.col("t") - pl.col("_at")).dt.total_seconds() / 3600).clip(upper_bound=CAP_HOURS))
