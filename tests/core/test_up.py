@@ -274,3 +274,17 @@ def test_a_failed_first_training_is_reported_by_its_error_line(tmp_path: Path) -
     log.write_text("Killed\n")
     assert _last_error(log) == f"see {log}"
     assert _last_error(tmp_path / "missing.log") == f"see {tmp_path / 'missing.log'}"
+
+
+def test_the_first_model_is_announced_with_its_own_test_figures() -> None:
+    from precursor.cli.commands.up import _backtest_text
+
+    metrics = {"test.incidents": 5.0, "test.warned_1h": 3.0, "test.median_lead_h": 10.83,
+               "test.false_alerts_per_asset_week": 0.1337, "valid.incidents": 4.0}  # fmt: skip
+    assert _backtest_text(metrics) == (
+        "on its test window it warned 3 of 5 incidents at least 1 h ahead (median lead 10.8 h), "
+        "with 0.13 false alerts per asset-week (logs/trainer.log has the table)"
+    )
+    del metrics["test.median_lead_h"]  # none warned: no lead to tell
+    assert "ahead, with 0.13" in _backtest_text(metrics)
+    assert _backtest_text({}) == "its test figures are in logs/trainer.log"

@@ -138,7 +138,7 @@ class _DemoTrainer:
     def poll(self) -> None:
         """Cheap check every few seconds; starts `precursor train` once."""
         if self.service is not None:
-            self._report_failure()
+            self._report()
         if self.started or time.monotonic() - self.checked < 5:
             return
         self.checked = time.monotonic()
@@ -159,8 +159,9 @@ class _DemoTrainer:
                 "demo history ingested: training a first model (log: logs/trainer.log)", flush=True
             )
 
-    def _report_failure(self) -> None:
-        """Once the trainer has failed: its one-line error, so nobody waits for alerts."""
+    def _report(self) -> None:
+        """Once the trainer has finished: what the first model showed on its own test window,
+        or the trainer's one-line error, so that nobody waits for alerts that cannot come."""
         assert self.service is not None
         proc, log = self.service.proc, self.service.log_path
         if proc is None or proc.poll() is None:
@@ -168,6 +169,32 @@ class _DemoTrainer:
         self.service = None
         if proc.returncode != 0:
             print(f"first model not trained: {_last_error(log)}", flush=True)
+            return
+        url = self.stack.resolved.database_url.get_secret_value()
+        try:
+            with psycopg.connect(url, connect_timeout=3) as conn:
+                row = conn.execute(
+                    "SELECT version, metrics FROM model_versions WHERE champion"
+                ).fetchone()
+        except psycopg.Error:
+            row = None
+        if row is not None:
+            print(f"first model ready: version {row[0]}; {_backtest_text(row[1])}", flush=True)
+
+
+def _backtest_text(metrics: dict) -> str:
+    """A model's own test-window figures in one line (train's MLflow metrics, test.*)."""
+    m = {k.removeprefix("test."): v for k, v in metrics.items() if k.startswith("test.")}
+    if "incidents" not in m or "warned_1h" not in m:
+        return "its test figures are in logs/trainer.log"
+    lead = m.get("median_lead_h")
+    return (
+        f"on its test window it warned {m['warned_1h']:.0f} of {m['incidents']:.0f} incidents "
+        f"at least 1 h ahead"
+        + (f" (median lead {lead:.1f} h)" if lead is not None else "")
+        + f", with {m.get('false_alerts_per_asset_week', float('nan')):.2f} false alerts per "
+        "asset-week (logs/trainer.log has the table)"
+    )
 
 
 def _last_error(log: Path | None) -> str:
