@@ -288,3 +288,17 @@ def test_the_first_model_is_announced_with_its_own_test_figures() -> None:
     del metrics["test.median_lead_h"]  # none warned: no lead to tell
     assert "ahead, with 0.13" in _backtest_text(metrics)
     assert _backtest_text({}) == "its test figures are in logs/trainer.log"
+
+
+def test_up_says_which_model_will_score_or_what_gives_it_one(database_url: str) -> None:
+    from pydantic import SecretStr
+
+    from precursor.cli.commands.up import model_state
+    from precursor.core.settings import Settings
+
+    settings = Settings(database_url=SecretStr(database_url))
+    assert model_state(settings, demo=False).startswith("none yet: once some weeks of data")
+    assert model_state(settings, demo=True).startswith("none yet: the demo trains one")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO model_versions (version, champion) VALUES ('3', true)")
+    assert model_state(settings, demo=True) == "precursor-risk version 3 (champion)"

@@ -287,6 +287,22 @@ def _start_api(stack: Stack, port: int, host: str) -> str:
     return url
 
 
+def model_state(settings: Settings, demo: bool) -> str:
+    """The champion the scorer will use, or what gives it one: without a model nothing is
+    scored, and a quiet console should not look like a quiet plant."""
+    assert settings.database_url is not None
+    try:
+        with psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=3) as conn:
+            row = conn.execute("SELECT version FROM model_versions WHERE champion").fetchone()
+    except psycopg.Error:
+        row = None
+    if row is not None:
+        return f"precursor-risk version {row[0]} (champion)"
+    if demo:
+        return "none yet: the demo trains one once its history is in"
+    return "none yet: once some weeks of data are in, run `precursor train`; scoring follows"
+
+
 def _print_summary(stack: Stack, endpoints) -> None:
     db_kind = "embedded PostgreSQL" if stack.postgres else "external database"
     kafka_kind = "embedded Tansu broker (memory storage)" if stack.broker else "external Kafka"
@@ -299,6 +315,7 @@ def _print_summary(stack: Stack, endpoints) -> None:
         f"  metrics    {endpoints.metrics_url or '-'}  (ingest; the scorer's is the next port)",
         f"  mlflow     {endpoints.mlflow_tracking_uri}",
         f"  logs       {stack.data_dir / 'logs'}",
+        f"  model      {model_state(stack.resolved, demo=bool(simulator))}",
         *(
             [
                 "  demo       simulated plant: backfilling, then live (log: logs/simulator.log)",
