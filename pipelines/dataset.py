@@ -57,14 +57,9 @@ WINDOW_HORIZONS = 12  # train, validation and test need more than 12 horizons be
 
 
 def split(start: datetime, end: datetime, horizon: timedelta) -> Windows:
-    """55 / 20 / 25 by time, with a horizon-long gap before validation and before test."""
+    """55 / 20 / 25 by time, with a horizon-long gap before validation and before test (the
+    caller has checked that more than WINDOW_HORIZONS horizons lie between start and end)."""
     usable = (end - start) - 2 * horizon
-    if usable <= (WINDOW_HORIZONS - 2) * horizon:
-        raise PrecursorError(
-            f"not enough history to train: {_days(end - start)} days between the baseline "
-            f"warm-up and the last horizon; the windows need more than "
-            f"{_days(WINDOW_HORIZONS * horizon)} days"
-        )
     train_end = align(start + usable * TRAIN_SHARE)
     valid_start = train_end + horizon
     valid_end = align(valid_start + usable * VALID_SHARE)
@@ -153,7 +148,9 @@ def span_windows(lo: datetime, hi: datetime, horizon: timedelta) -> Windows:
     """The default split of data from `lo` to `hi` (first and last 15-min bucket), after the
     baseline warm-up and leaving the last horizon unlabelled."""
     warm_up, needed = WARM_UP, min_history(horizon)
-    if hi - lo <= needed:
+    start = align(lo + warm_up)
+    # the one check of the history's length, after the warm-up's start is aligned to the grid
+    if hi - start <= needed - warm_up:
         raise PrecursorError(
             f"not enough history to train: the data spans {_days(hi - lo)} days; with a "
             f"{horizon.total_seconds() / 3600:g} h horizon training needs more than "
@@ -161,7 +158,6 @@ def span_windows(lo: datetime, hi: datetime, horizon: timedelta) -> Windows:
             "horizons for the train, validation and test windows, and the last horizon, which "
             "has no labels yet)"
         )
-    start = align(lo + warm_up)
     return split(start, hi - horizon, horizon)
 
 

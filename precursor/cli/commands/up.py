@@ -142,14 +142,14 @@ class _DemoTrainer:
         if self.started or time.monotonic() - self.checked < 5:
             return
         self.checked = time.monotonic()
-        url = self.stack.resolved.database_url.get_secret_value()
-        try:
-            with psycopg.connect(url, connect_timeout=3) as conn:
-                latest = conn.execute("SELECT max(ts) FROM signal_samples").fetchone()[0]
-                champion = conn.execute("SELECT 1 FROM risk_scores LIMIT 1").fetchone()
-        except psycopg.Error:
+        row = _query_one(
+            self.stack.resolved,
+            "SELECT (SELECT max(ts) FROM signal_samples), EXISTS (SELECT 1 FROM risk_scores)",
+        )
+        if row is None:
             return
-        if champion is not None:
+        latest, scored = row
+        if scored:
             self.started = True  # a model from an earlier run is already scoring
         elif latest is not None and latest >= self.ready_at:
             self.started = True
@@ -170,14 +170,9 @@ class _DemoTrainer:
         if proc.returncode != 0:
             print(f"first model not trained: {_last_error(log)}", flush=True)
             return
-        url = self.stack.resolved.database_url.get_secret_value()
-        try:
-            with psycopg.connect(url, connect_timeout=3) as conn:
-                row = conn.execute(
-                    "SELECT version, metrics FROM model_versions WHERE champion"
-                ).fetchone()
-        except psycopg.Error:
-            row = None
+        row = _query_one(
+            self.stack.resolved, "SELECT version, metrics FROM model_versions WHERE champion"
+        )
         if row is not None:
             print(f"first model ready: version {row[0]}; {_backtest_text(row[1])}", flush=True)
 
@@ -195,6 +190,17 @@ def _backtest_text(metrics: dict) -> str:
         + f", with {m.get('false_alerts_per_asset_week', float('nan')):.2f} false alerts per "
         "asset-week (logs/trainer.log has the table)"
     )
+
+
+def _query_one(settings: Settings, sql: str) -> tuple | None:
+    """The first row of a quick query on the stack's database; None if there is none or the
+    database does not answer (up's checks simply try again later)."""
+    assert settings.database_url is not None
+    try:
+        with psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=3) as conn:
+            return conn.execute(sql).fetchone()
+    except psycopg.Error:
+        return None
 
 
 def _last_error(log: Path | None) -> str:
@@ -290,12 +296,7 @@ def _start_api(stack: Stack, port: int, host: str) -> str:
 def model_state(settings: Settings, demo: bool) -> str:
     """The champion the scorer will use, or what gives it one: without a model nothing is
     scored, and a quiet console should not look like a quiet plant."""
-    assert settings.database_url is not None
-    try:
-        with psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=3) as conn:
-            row = conn.execute("SELECT version FROM model_versions WHERE champion").fetchone()
-    except psycopg.Error:
-        row = None
+    row = _query_one(settings, "SELECT version FROM model_versions WHERE champion")
     if row is not None:
         return f"precursor-risk version {row[0]} (champion)"
     if demo:
