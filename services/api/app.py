@@ -36,6 +36,18 @@ Authenticate with `Authorization: Bearer <key>`; keys come from
 `{"error": {"code": ..., "message": ...}}`."""
 
 
+# Every /v1 router; the stream route comes before /{alert_id} so "stream" is not taken for an id.
+ROUTERS = (
+    assets.router,
+    forecast.router,
+    stream.router,
+    alerts.router,
+    register.router,
+    downtime.router,
+    operations.router,
+)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings."""
 
@@ -63,16 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.pool = None
     errors.install(app)
     app.add_middleware(RequestMetrics)
-    # The stream route is registered before /{alert_id} so "stream" is not taken for an id.
-    for router in (
-        assets.router,
-        forecast.router,
-        stream.router,
-        alerts.router,
-        register.router,
-        downtime.router,
-        operations.router,
-    ):
+    for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(known_query_only)])
 
     # The operator console: static files, no build step (services/api/console).

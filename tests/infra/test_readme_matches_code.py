@@ -1,15 +1,19 @@
-"""The README's Configuration and Commands tables agree with the code: every setting is listed
-with its real default, every command and subcommand is listed, and no option or variable the
-tables name is missing from the code."""
+"""The README's Configuration, Commands and HTTP API tables agree with the code: every setting
+is listed with its real default, every command and subcommand and every API operation with its
+query parameters and roles, and nothing the tables name is missing from the code."""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import re
 from pathlib import Path
 
+from fastapi.dependencies.models import Dependant
+
 from precursor.cli.main import build_parser
 from precursor.core.settings import ENV_PREFIX, Settings
+from services.api.app import ROUTERS, create_app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SETTINGS = {
@@ -127,3 +131,88 @@ def test_every_option_the_commands_table_names_exists() -> None:
         offered = set().union(*(_options(commands[w]) for w in named))
         for option in OPTION.findall(first + " " + meaning):
             assert option in offered, f"{option} is no option of {named}"
+
+
+def _api_rows() -> dict[tuple[str, str], tuple[set[str], str, str]]:
+    """(method, path with {} for each path parameter) -> (query parameters, roles, meaning)."""
+    rows = {}
+    for first, roles, meaning in _rows("HTTP API"):
+        methods = ["GET"]
+        for piece in first.split(" · "):
+            listed = re.match(r"((?:[A-Z]+, )*[A-Z]+) ", piece)
+            if listed:  # else the methods of the piece before (GET `/healthz` · `/readyz`)
+                methods = listed.group(1).split(", ")
+            target = re.search(r"`(/[^`]*)`", piece).group(1)
+            path, _, query = target.partition("?")
+            params = {pair.split("=")[0] for pair in query.split("&") if pair}
+            for method in methods:
+                rows[method, re.sub(r"\{[^}]*\}", "{}", path)] = (params, roles, meaning)
+    return rows
+
+
+def _operations() -> dict[tuple[str, str], tuple[set[str], set[str] | None]]:
+    """(method, path) -> (query parameters, the roles the route requires; None: any key)."""
+    schema = create_app(Settings()).openapi()
+    required = {}
+    for router in ROUTERS:
+        for route in router.routes:
+            for method in route.methods:
+                required[method, route.path] = _required_roles(route.dependant)
+    found = {}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            found[method.upper(), re.sub(r"\{[^}]*\}", "{}", path)] = (
+                query,
+                required[method.upper(), path],
+            )
+    return found
+
+
+def _required_roles(dependant: Dependant) -> set[str] | None:
+    for dependency in dependant.dependencies:
+        # services.api.deps.require(*roles) returns a closure over the roles it lets through.
+        call = dependency.call
+        roles = (
+            inspect.getclosurevars(call).nonlocals.get("roles")
+            if inspect.isfunction(call)
+            else None
+        )
+        if roles:
+            return set(roles)
+        inner = _required_roles(dependency)
+        if inner:
+            return inner
+    return None
+
+
+def test_every_api_operation_is_in_the_api_table_with_its_query_parameters() -> None:
+    documented = _api_rows()
+    operations = _operations()
+    missing = sorted(set(operations) - set(documented))
+    assert not missing, f"not in the HTTP API table: {missing}"
+    for key, (query, _) in operations.items():
+        listed, _, meaning = documented[key]
+        if not listed:  # a path given bare names its query parameters in its meaning, if any
+            listed = {q for q in query if f"?{q}=" in meaning}  # the stream's ?after=
+        assert listed == query, (key, listed, query)
+
+
+def test_the_api_table_names_only_operations_that_exist() -> None:
+    operations = _operations()
+    app_paths = {r.path for r in create_app(Settings()).routes if hasattr(r, "path")}
+    for method, path in _api_rows():
+        if path.startswith("/v1/"):
+            assert (method, path) in operations, f"{method} {path} does not exist"
+        else:
+            assert path in app_paths, f"{path} does not exist"
+
+
+def test_the_api_table_gives_each_operation_its_roles() -> None:
+    documented = _api_rows()
+    for key, (_, required) in _operations().items():
+        cell = documented[key][1]
+        if cell.startswith("read any, write "):
+            cell = "any" if key[0] == "GET" else cell.removeprefix("read any, write ")
+        expected = None if cell == "any" else set(cell.split(", "))
+        assert required == expected, (key, cell, required)
