@@ -1,6 +1,6 @@
-"""The README's Configuration, Commands and HTTP API tables agree with the code: every setting
-is listed with its real default, every command and subcommand and every API operation with its
-query parameters and roles, and nothing the tables name is missing from the code."""
+"""The README's Configuration, Commands, HTTP API and Metrics sections agree with the code:
+every setting with its real default, every command and subcommand, every API operation with its
+query parameters and roles, every metric with its labels; nothing they name is missing."""
 
 from __future__ import annotations
 
@@ -216,3 +216,23 @@ def test_the_api_table_gives_each_operation_its_roles() -> None:
             cell = "any" if key[0] == "GET" else cell.removeprefix("read any, write ")
         expected = None if cell == "any" else set(cell.split(", "))
         assert required == expected, (key, cell, required)
+
+
+def test_the_metrics_section_names_every_metric_with_its_labels() -> None:
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from precursor.core import metrics
+
+    exported = {}
+    for metric in vars(metrics).values():
+        if isinstance(metric, MetricWrapperBase):
+            family = metric.describe()[0]
+            name = family.name + ("_total" if family.type == "counter" else "")
+            exported[name] = set(metric._labelnames)
+    documented = {
+        name: set(filter(None, labels.split(",")))
+        for name, labels in re.findall(
+            r"`(precursor_[a-z0-9_]+)(?:\{([a-z_,]*)\})?`", _section("Metrics")
+        )
+    }
+    assert documented == exported
