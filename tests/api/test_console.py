@@ -93,6 +93,10 @@ def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) 
         page.wait_for_selector(ready)
         page.screenshot(path=str(ARTIFACTS / f"view-{view.split('/')[0]}.png"), full_page=True)
     assert page.errors == []
+    # A contribution reads as the factor it multiplied the odds by: 0.8 log-odds is x2.2.
+    page.goto(f"{base}/#/asset/P-01")
+    page.wait_for_selector("#contributions .contrib")
+    assert "×2.2 odds" in page.inner_text("#contributions .contrib:has-text('vibration')")
     # Ratings carry text and a symbol, not colour alone.
     page.goto(f"{base}/#/alerts")
     assert "◆ high" in page.inner_text("#alerts") or "▲ critical" in page.inner_text("#alerts")

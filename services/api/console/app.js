@@ -228,9 +228,13 @@ async function renderAsset(assetId) {
       { width: 1100, height: 130, markers: [{ t: opened, label: "alert opened" }], yLabel: s.tag })}`).join("")
       || `<p class="muted">no signals around the alert</p>`;
     const max = Math.max(...(alert.contributions || []).map((c) => Math.abs(c.contribution)), 1e-9);
-    contribHtml = `<p>${rating(alert.rating)} ${esc(alert.status)} since ${when(alert.opened_at)}</p>` +
+    // A contribution is SHAP log-odds; e^c is the factor by which that signal multiplied the
+    // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
+    contribHtml = `<p>${rating(alert.rating)} ${esc(alert.status)} since ${when(alert.opened_at)}</p>
+      <p class="muted">how much each signal raised the odds of an incident at the latest score</p>` +
       (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${esc(c.signal)}</span>
-        <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span><span>${c.contribution.toFixed(3)}</span></div>`).join("");
+        <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
+        <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("");
   }
   const latest = asset.latest;
   $("#main").innerHTML = `<section class="card"><h2>${esc(asset.name || asset.asset_id)} <span class="muted">${esc(asset.kind || "")}
