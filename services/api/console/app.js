@@ -259,7 +259,7 @@ async function renderForecast() {
     ${["shift", "day", "week"].map((h) => `<option ${h === horizon ? "selected" : ""}>${h}</option>`).join("")}</select></label>
     <h3>By area</h3><div class="heat" id="heat">${tiles || `<p class="muted">nothing scored yet</p>`}</div></section>
     <section class="card"><h3>Assets ranked by risk</h3><table id="ranked"><thead><tr><th>#</th><th>Rating</th><th>Asset</th><th>Area</th>
-    <th>Probability (${esc(horizon)})</th><th>Trend vs 24 h ago</th><th></th></tr></thead><tbody>${rows}</tbody></table></section>`;
+    <th>Probability (${esc(horizon)})</th><th>Trend vs 24 h ago</th><th>Alert</th></tr></thead><tbody>${rows}</tbody></table></section>`;
   $("#horizon").addEventListener("change", (e) => {
     sessionStorage.setItem("precursor.horizon", e.target.value);
     renderForecast();
