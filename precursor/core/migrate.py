@@ -49,8 +49,23 @@ def available() -> list[Migration]:
     return found
 
 
+def require_utf8(conn: psycopg.Connection) -> None:
+    """Refuse a database whose encoding is not UTF8. In a SQL_ASCII one (initdb's default where
+    no locale is set) psycopg returns text as bytes, and every read of names, tags and JSON
+    would go wrong; the first symptom would be a second `migrate` calling each applied file
+    edited."""
+    encoding = conn.execute("SHOW server_encoding").fetchone()[0]
+    if encoding != "UTF8":
+        name = conn.info.dbname
+        raise MigrationError(
+            f"database {name} has encoding {encoding}; Precursor needs UTF8 (CREATE DATABASE "
+            f"{name} ENCODING 'UTF8' TEMPLATE template0, or initdb --encoding=UTF8)"
+        )
+
+
 def migrate(conn: psycopg.Connection, settings: Settings | None = None) -> list[str]:
     """Apply pending migrations in one transaction each; return the names applied."""
+    require_utf8(conn)
     applied_now: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))

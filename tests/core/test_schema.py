@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 
+from precursor.core.errors import MigrationError
 from precursor.core.migrate import available, migrate
+from tests.conftest import drop_database
 
 CONTRACT = {
     "assets": {"asset_id", "name", "kind", "site", "area", "criticality", "attributes"},
@@ -24,6 +28,23 @@ def test_migrate_twice_applies_each_file_once(database_url: str) -> None:
         assert migrate(conn) == []  # the fixture already migrated
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
     assert versions == [m.version for m in available()]
+
+
+def test_migrate_refuses_a_database_that_is_not_utf8(pg_server) -> None:
+    name = f"ascii_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.url_for("postgres"), autocommit=True) as conn:
+        conn.execute(
+            f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0 "
+            "LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    url = pg_server.url_for(name)
+    try:
+        with psycopg.connect(url) as conn, pytest.raises(MigrationError, match="needs UTF8"):
+            migrate(conn)
+        with psycopg.connect(url) as conn:  # nothing was created
+            assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None
+    finally:
+        drop_database(pg_server, url)
 
 
 @pytest.mark.parametrize("table", sorted(CONTRACT))
