@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -23,6 +25,15 @@ class Endpoints:
     mlflow_tracking_uri: str
     metrics_url: str | None = None
     pid: int | None = None
+
+
+def without_password(url: str) -> str:
+    """A database URL (or key=value conninfo) fit to print: any password shown as ***."""
+    parts = urlsplit(url)
+    if parts.scheme and parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)
 
 
 def write_endpoints(path: Path, endpoints: Endpoints) -> None:

@@ -245,6 +245,43 @@ def test_status_reports_a_running_stack_from_its_endpoints(database_url, tmp_pat
     assert "2 asset-buckets and 0 asset-days waiting" in table.stdout
 
 
+def test_status_probes_a_configured_stack_without_up(database_url, tmp_path) -> None:
+    """A deployment (compose, systemd) has no endpoints.json: `status` probes what the settings
+    name, and the API and an ingest's metrics only when told where they are."""
+    env = {"PRECURSOR_DATA_DIR": str(tmp_path), "PRECURSOR_DATABASE_URL": database_url}
+    table = _run("status", env=env)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("configured stack (no `up` running)")
+    assert "signal_samples" in table.stdout
+    assert "api       not probed (name it with --api-url)" in table.stdout
+    assert "consumer lag unknown (not probed: name an ingest's /metrics with --metrics-url)" in (
+        table.stdout
+    )
+    from precursor.core.runtime.processes import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"
+    report = json.loads(_run("status", "--json", "--api-url", down, env=env).stdout)
+    assert report["stack"] == "configured" and report["database"]["ok"]
+    assert report["api"]["ok"] is False and report["api_url"] == down
+    assert _run("status", env={"PRECURSOR_DATA_DIR": str(tmp_path)}).returncode == 1
+    bad = _run("status", "--api-url", "localhost:8000", env=env)
+    assert bad.returncode == 2 and "not an http(s) URL" in bad.stderr
+
+
+def test_a_database_password_is_never_shown() -> None:
+    from precursor.core.endpoints import without_password
+
+    assert without_password("postgresql://precursor:s3cret@db:5432/p") == (
+        "postgresql://precursor:***@db:5432/p"
+    )
+    assert without_password("postgresql://u:p@h1:5432,h2:5433/db") == (
+        "postgresql://u:***@h1:5432,h2:5433/db"
+    )
+    assert without_password("host=h password='a b' dbname=x") == "host=h password=*** dbname=x"
+    assert without_password("postgresql://h/db?password=x") == "postgresql://h/db?password=***"
+    assert without_password("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
 class _NotReadyApi(http.server.BaseHTTPRequestHandler):
     """An API before its first model: /healthz answers, /readyz says why it is not ready."""
 

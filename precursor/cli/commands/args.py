@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Simulated plants: a typo of a few zeros in the days would plan for minutes before the first
 # progress bar; the scoring grid's buckets are 15 min, so coarser snapshots leave some empty.
@@ -99,6 +100,14 @@ def port_number(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0-65535, not {value}")
     return value
+
+
+def http_url(text: str) -> str:
+    """An http(s) URL with a host, without a trailing slash."""
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text.rstrip("/")
 
 
 def _number(text: str) -> float:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
-from precursor.core.endpoints import read_endpoints
+from precursor.cli.commands.args import http_url
+from precursor.core.endpoints import Endpoints, read_endpoints, without_password
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,22 +15,63 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "status",
         help="show the running stack and whether it answers",
-        description="Read endpoints.json of a running `up` and probe each part.",
+        description="Probe each part of the stack: the one a running `up` announced in "
+        "endpoints.json, else the configured one (PRECURSOR_DATABASE_URL, as in a deployment).",
+    )
+    p.add_argument(
+        "--api-url",
+        type=http_url,
+        default=None,
+        help="the API to probe (default: the one `up` started; none for a configured stack)",
+    )
+    p.add_argument(
+        "--metrics-url",
+        type=http_url,
+        default=None,
+        help="an ingest's /metrics for the consumer lag (default: the one `up` started)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
+
+
+def _endpoints(args: argparse.Namespace) -> Endpoints | None:
+    """A running `up`'s endpoints, else the configured stack's, else None."""
+    settings = args.settings
+    found = read_endpoints(settings.endpoints_path)
+    if found is None and settings.database_url is not None:
+        # A deployment (compose, systemd): no `up`, the settings say where things are.
+        found = Endpoints(
+            database_url=settings.database_url.get_secret_value(),
+            kafka_bootstrap=settings.kafka_bootstrap or "-",
+            api_url=None,
+            mlflow_tracking_uri=settings.mlflow_tracking_uri or "-",
+        )
+    if found is not None and (args.api_url or args.metrics_url):
+        found = replace(
+            found,
+            api_url=args.api_url or found.api_url,
+            metrics_url=args.metrics_url or found.metrics_url,
+        )
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
     """Probe database and API; exit 1 when nothing runs."""
     import psycopg
 
-    found = read_endpoints(args.settings.endpoints_path)
+    found = _endpoints(args)
     if found is None:
         report = {"running": False, "endpoints": str(args.settings.endpoints_path)}
-        print(json.dumps(report) if args.json else "no running stack (start `precursor up`)")
+        print(
+            json.dumps(report)
+            if args.json
+            else "no running stack (start `precursor up`, or set PRECURSOR_DATABASE_URL for a "
+            "deployed one)"
+        )
         return 1
-    report: dict = {"running": True, "pid": found.pid, **found.__dict__}
+    shown_url = without_password(found.database_url)
+    stack = "up" if found.pid else "configured"
+    report: dict = {"running": True, "stack": stack, **found.__dict__, "database_url": shown_url}
     try:
         with psycopg.connect(found.database_url, connect_timeout=3) as conn:
             counts = {
@@ -52,14 +95,20 @@ def run(args: argparse.Namespace) -> int:
         }
     except psycopg.Error as exc:
         report["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
-    report["ingest"] = _ingest_lag(found.metrics_url)
+    if found.metrics_url or stack == "up":
+        report["ingest"] = _ingest_lag(found.metrics_url)
+    else:  # a deployment's ingest replicas each export their own lag (Prometheus sums them)
+        why = "not probed: name an ingest's /metrics with --metrics-url"
+        report["ingest"] = {"consumer_lag": None, "error": why}
     if found.api_url:
         report["api"] = _api_state(found.api_url)
     if args.json:
         print(json.dumps(report, default=str))
     else:
-        print(f"stack pid {found.pid}")
-        print(f"  database  {found.database_url}  ok={report['database']['ok']}")
+        print(f"stack pid {found.pid}" if stack == "up" else "configured stack (no `up` running)")
+        print(f"  database  {shown_url}  ok={report['database']['ok']}")
+        if not report["database"]["ok"]:
+            print(f"    {report['database']['error']}")
         for table, n in report["database"].get("rows", {}).items():
             print(f"    {table:16s} {n:>12,}")
         print(f"  kafka     {found.kafka_bootstrap}")
@@ -76,12 +125,15 @@ def run(args: argparse.Namespace) -> int:
                 f"  rollups   {backlog['buckets']:,} asset-buckets and {backlog['days']:,} "
                 "asset-days waiting"
             )
-        api = report.get("api", {})
-        why = api.get("error") or api.get("not_ready")
-        print(
-            f"  api       {found.api_url or '-'}  ok={api.get('ok', '-')} "
-            f"ready={api.get('ready', '-')}" + (f" ({why})" if why else "")
-        )
+        api = report.get("api")
+        if api is None:
+            print("  api       not probed (name it with --api-url)")
+        else:
+            why = api.get("error") or api.get("not_ready")
+            print(
+                f"  api       {found.api_url}  ok={api['ok']} ready={api['ready']}"
+                + (f" ({why})" if why else "")
+            )
     return 0
 
 
