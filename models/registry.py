@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import mlflow
 import pandas as pd
@@ -41,17 +42,38 @@ def use_store(tracking_uri: str) -> None:
     mlflow.set_registry_uri(tracking_uri)
 
 
+def is_server(tracking_uri: str) -> bool:
+    """True for a tracking server (http/https), which stores artefacts where it is configured
+    to; False for a local store (a sqlite file, a directory)."""
+    return urlsplit(tracking_uri).scheme in ("http", "https")
+
+
 def configure(tracking_uri: str, artifact_dir: Path) -> str:
-    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+    """Point MLflow at the store and make sure the experiment exists; returns its id.
+    `artifact_dir` is the artefact root for a local store only."""
     use_store(tracking_uri)
     client = MlflowClient()
     found = client.get_experiment_by_name(EXPERIMENT)
     if found is not None:
+        if is_server(tracking_uri) and found.artifact_location.startswith("file:"):
+            logger.warning(
+                "MLflow experiment %r keeps its artefacts at %s, a path on whichever machine "
+                "logs them; other machines cannot load its models unless that path is shared",
+                EXPERIMENT,
+                found.artifact_location,
+            )
         mlflow.set_experiment(EXPERIMENT)
         return found.experiment_id
-    artifact_dir.mkdir(parents=True, exist_ok=True)
-    # An explicit artefact root: MLflow would otherwise write ./mlruns wherever it runs.
-    experiment_id = client.create_experiment(EXPERIMENT, artifact_location=artifact_dir.as_uri())
+    if is_server(tracking_uri):
+        # The server's own artefact root (e.g. `--serve-artifacts`): a path here would be one
+        # on this machine, which a scorer elsewhere could not read.
+        experiment_id = client.create_experiment(EXPERIMENT)
+    else:
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        # An explicit artefact root: MLflow would otherwise write ./mlruns wherever it runs.
+        experiment_id = client.create_experiment(
+            EXPERIMENT, artifact_location=artifact_dir.as_uri()
+        )
     mlflow.set_experiment(EXPERIMENT)
     return experiment_id
 

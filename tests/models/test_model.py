@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -94,9 +96,10 @@ def test_other_assets_data_does_not_change_an_assets_score(trained) -> None:
     assert _score(model, frames, asset, t) == _score(model, changed, asset, t)
 
 
-def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identically(
-    trained, tmp_path: Path
-) -> None:
+def _register_and_load_elsewhere(trained, uri: str, tmp_path: Path) -> Path:
+    """Log and promote the model from this process, load the champion in a fresh process that
+    has another artefact directory, and check it scores and explains identically; returns this
+    process's artefact directory."""
     import mlflow
 
     from models import registry
@@ -108,16 +111,17 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
     )
     x = build_features(frames, grid)
     x.write_parquet(tmp_path / "x.parquet")
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    registry.configure(uri, tmp_path / "artifacts")
+    here = tmp_path / "artifacts"
+    registry.configure(uri, here)
     with mlflow.start_run():
         version = registry.log_risk_model(model, x)
     registry.promote(version)
+    elsewhere = here if uri.startswith("sqlite") else tmp_path / "another-machine"
     code = (
         "import json, sys, polars as pl\n"
         "from pathlib import Path\n"
         "from models import registry\n"
-        f"registry.configure({uri!r}, Path({str(tmp_path / 'artifacts')!r}))\n"
+        f"registry.configure({uri!r}, Path({str(elsewhere)!r}))\n"
         "m = registry.load_version(registry.champion_version())\n"
         f"x = pl.read_parquet({str(tmp_path / 'x.parquet')!r})\n"
         "print(json.dumps([m.predict(x).tolist(), m.contributions(x)]))\n"
@@ -135,6 +139,56 @@ def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identica
     assert fresh.shape == (x.height,)
     assert np.array_equal(fresh, model.predict(x))
     assert told == model.contributions(x)  # explained the same way: kind_tags came along
+    return here
+
+
+def test_champion_loads_from_the_registry_in_a_fresh_process_and_scores_identically(
+    trained, tmp_path: Path
+) -> None:
+    _register_and_load_elsewhere(trained, f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path)
+
+
+def test_through_a_tracking_server_the_champion_loads_on_another_machine(
+    trained, tmp_path: Path
+) -> None:
+    """With a tracking server (as in the compose deployment) the artefacts go to the server,
+    not to a path on the machine that trained, so a scorer elsewhere loads the champion."""
+    import httpx
+
+    from precursor.core.runtime.processes import free_port, wait_until
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "server-artifacts"), "--serve-artifacts"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{uri}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_until(answers, timeout=120, interval=0.5), "mlflow server did not start"
+        here = _register_and_load_elsewhere(trained, uri, tmp_path)
+        assert not here.exists() or not any(here.rglob("*")), "artefacts written locally"
+        assert any((tmp_path / "server-artifacts").rglob("booster.txt"))
+    finally:
+        # The server's workers are its children, in its own session: stop the whole group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        if not wait_until(lambda: server.poll() is not None, timeout=20):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)  # a worker that outlived its parent
 
 
 def test_each_row_is_explained_by_the_detector_that_decided_its_risk(trained) -> None:
