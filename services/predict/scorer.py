@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 import polars as pl
 import psycopg
+from mlflow.exceptions import MlflowException
 
 from models import registry
 from models.drift import psi
@@ -90,6 +91,7 @@ class Scorer:
         self.policy = policy_from(settings)
         self.model: RiskModel | None = None
         self.version: str | None = None
+        self._unloadable: str | None = None  # a champion version that failed to load
         self._drift: deque[np.ndarray] = deque(maxlen=DRIFT_WINDOW)
         self._drift_at = -np.inf  # monotonic time PSI was last exported
         self._producer = None
@@ -103,10 +105,26 @@ class Scorer:
         if version is None:
             return False
         if version != self.version:
+            try:
+                model = registry.load_version(version)
+            except (MlflowException, OSError) as exc:
+                # Said once per version, then retried quietly each cycle: the artefact store
+                # may come back; until then the previous champion, if any, keeps scoring.
+                if version != self._unloadable:
+                    self._unloadable = version
+                    keep = f"version {self.version} keeps scoring" if self.model else "no scores"
+                    logger.error(
+                        "cannot load champion version %s (%s); %s until it loads",
+                        version,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                        keep,
+                    )
+                return self.model is not None
             if conn is not None:
                 sync_registry(conn)  # the API shows the champion this scorer now uses
-            self.model = registry.load_version(version)
+            self.model = model
             self.version = version
+            self._unloadable = None
             self._drift.clear()
             self._drift_at = -np.inf
             FEATURE_PSI.clear()  # the old champion's features may not be this one's

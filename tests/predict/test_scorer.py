@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+
 import numpy as np
 import psycopg
 import pytest
@@ -189,3 +192,30 @@ def test_scale_out_scorers_split_the_assets_and_write_what_one_scorer_writes(
     finally:
         for share in shares:
             share.close()
+
+
+def test_a_champion_that_cannot_be_loaded_is_said_once_and_retried(
+    small_model, tmp_path, caplog
+) -> None:
+    """An artefact store that lost (or cannot serve) the champion's files: the scorer says so
+    in one line, once, scores nothing meanwhile and keeps trying, instead of crash-looping."""
+    import mlflow
+
+    from models import registry
+
+    model, _, _, frames = small_model
+    before = mlflow.get_tracking_uri()
+    settings = Settings(data_dir=tmp_path, mlflow_tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        version = register_champion(settings, model, frames)
+        shutil.rmtree(tmp_path / "artifacts")
+        scorer = Scorer(settings)
+        with caplog.at_level(logging.ERROR, logger="services.predict.scorer"):
+            assert scorer.refresh_model() is False
+            assert scorer.refresh_model() is False
+        said = [r.getMessage() for r in caplog.records if "cannot load" in r.getMessage()]
+        assert len(said) == 1
+        assert said[0].startswith(f"cannot load champion version {version} (")
+        assert said[0].endswith("no scores until it loads")
+    finally:
+        registry.use_store(before)  # the module's plant fixture keeps its own store
