@@ -97,3 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # The tracking store refusing or failing (a server's 4xx/5xx, a lost artefact) is an
+        # operational error like a database one: one line. mlflow is imported only by the
+        # commands that use it, so it is looked up, not imported, here.
+        tracking = sys.modules.get("mlflow.exceptions")
+        if args.debug or tracking is None or not isinstance(exc, tracking.MlflowException):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"precursor {args.command}: error: MLflow: {first}", file=sys.stderr)
+        return 1

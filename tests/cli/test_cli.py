@@ -331,3 +331,39 @@ def test_status_says_why_the_consumer_lag_is_unknown() -> None:
     gone = lag_text(_ingest_lag(f"http://127.0.0.1:{free_port()}/metrics"))
     assert gone.startswith("consumer lag unknown (ingest metrics not reachable: ")
     assert lag_text({"consumer_lag": 12345.0}) == "consumer lag 12,345 messages"
+
+
+class _RefusingTracker(http.server.BaseHTTPRequestHandler):
+    """An MLflow server that refuses this client, as MLflow 3 does a Host header it does not
+    allow (the compose services call it as mlflow:5000)."""
+
+    def do_GET(self) -> None:
+        body = b"Invalid Host header - possible DNS rebinding attack detected"
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_mlflow_error_is_one_line(database_url, tmp_path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingTracker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {
+            "PRECURSOR_DATA_DIR": str(tmp_path),
+            "PRECURSOR_DATABASE_URL": database_url,
+            "PRECURSOR_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{server.server_address[1]}",
+        }
+        result = _run("train", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("precursor train: error: MLflow: ")
+    assert "403" in lines[0]
