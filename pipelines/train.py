@@ -37,6 +37,7 @@ from pipelines.evaluate import (
 )
 from precursor.core import db
 from precursor.core.errors import PrecursorError
+from precursor.core.progress import no_bar
 from precursor.core.settings import Settings
 from services.predict.policy import policy_from
 from services.predict.registry_sync import sync_registry
@@ -63,7 +64,7 @@ def prepare(ds: Dataset, quiet: bool = False):
                 "ingest more history (or lower PRECURSOR_MIN_DOWNTIME_MIN)"
             )
     out = {}
-    for name, rows in tqdm(steps, desc="features", unit="window", disable=quiet):
+    for name, rows in tqdm(steps, desc="features", unit="window", disable=no_bar(quiet)):
         out[name] = feature_rows(ds, rows)
     return out["train"], out["valid"], out["test"]
 
@@ -96,7 +97,7 @@ def fit_and_evaluate(ds: Dataset, policy: Policy, budget: float, quiet: bool = F
     """Fit on the training window, threshold on validation for the alert budget, and measure
     the model and both baselines on the test window (no MLflow, no database)."""
     x_train, x_valid, x_test = prepare(ds, quiet)
-    bar = tqdm(total=TOTAL_ROUNDS, desc="lightgbm", unit="tree", disable=quiet)
+    bar = tqdm(total=TOTAL_ROUNDS, desc="lightgbm", unit="tree", disable=no_bar(quiet))
     model = fit(x_train, x_valid, progress=lambda i: bar.update(i - bar.n))
     bar.close()
     valid_scored = scored(ds, x_valid, model.predict(x_valid))

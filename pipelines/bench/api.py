@@ -20,6 +20,7 @@ from pipelines.bench.environment import bench_environment
 from precursor.core import db
 from precursor.core.errors import PrecursorError
 from precursor.core.metrics import scrape
+from precursor.core.progress import no_bar
 from precursor.core.runtime.processes import free_port, peak_rss_mb, wait_until
 from precursor.core.settings import Settings
 from services.api.keys import create_key
@@ -49,7 +50,9 @@ def _seed(settings: Settings, assets: int, days: int, quiet: bool) -> dict:
                 "COPY risk_scores (ts, asset_id, model_version, horizon_s, probability, "
                 "likelihood, consequence, rating, contributions) FROM STDIN"
             ) as copy:
-                for i, a in enumerate(tqdm(ids, desc="seed scores", unit="asset", disable=quiet)):
+                for i, a in enumerate(
+                    tqdm(ids, desc="seed scores", unit="asset", disable=no_bar(quiet))
+                ):
                     p = np.clip(rng.beta(0.6, 12, steps), 0, 1)
                     lik = matrix.likelihood(p, 0.1)
                     cons = 1 + i % 5
@@ -96,7 +99,7 @@ async def _load(base: str, key: str, clients: int, requests: int, quiet: bool) -
     queue: asyncio.Queue[str] = asyncio.Queue()
     for i in range(requests):
         queue.put_nowait(paths[i % len(paths)])
-    bar = tqdm(total=requests, desc="requests", unit="req", disable=quiet, mininterval=0.5)
+    bar = tqdm(total=requests, desc="requests", unit="req", disable=no_bar(quiet), mininterval=0.5)
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(
         base_url=base, headers={"Authorization": f"Bearer {key}"}, connector=connector

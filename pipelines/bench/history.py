@@ -28,6 +28,7 @@ from pipelines.dataset import (
 )
 from pipelines.train import fit_and_evaluate
 from precursor.core.errors import PrecursorError
+from precursor.core.progress import no_bar
 from precursor.core.settings import Settings
 from services.predict.policy import policy_from
 
@@ -160,7 +161,7 @@ def run_bench_history(
     """Each seed's plant in turn (one at a time: a 127-day plant takes a few GB)."""
     plants = [
         evaluate_histories(seed, assets, histories, live_days, interval, settings)
-        for seed in tqdm(seeds, desc="plants", unit="plant", disable=quiet)
+        for seed in tqdm(seeds, desc="plants", unit="plant", disable=no_bar(quiet))
     ]
     return {
         "benchmark": "history",

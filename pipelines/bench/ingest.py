@@ -17,6 +17,7 @@ from pipelines.bench.environment import BenchEnv, bench_environment
 from precursor.core.errors import PrecursorError
 from precursor.core.kafka import make_producer
 from precursor.core.metrics import scrape
+from precursor.core.progress import no_bar
 from precursor.core.runtime.processes import free_port, peak_rss_mb, stop_process
 from precursor.core.settings import Settings
 from services.ingest.sinks import SPECS, TableWriter
@@ -55,7 +56,7 @@ def _copy_rate(
     with open_pool(env.settings, max_size=1) as pool:
         writer = TableWriter(pool, spec)
         started = time.perf_counter()
-        for i in tqdm(range(0, len(rows), batch), desc=label, unit="batch", disable=quiet):
+        for i in tqdm(range(0, len(rows), batch), desc=label, unit="batch", disable=no_bar(quiet)):
             writer.write(rows[i : i + batch])
         elapsed = time.perf_counter() - started
         with pool.connection() as conn:
@@ -79,7 +80,7 @@ def _end_to_end(env: BenchEnv, samples: int, tags: int, quiet: bool) -> dict:
     producer = make_producer(env.settings, acks=1)
     total = samples // tags
     for asset, ts, values in tqdm(
-        _snapshots(samples, tags), total=total, desc="produce", unit="msg", disable=quiet
+        _snapshots(samples, tags), total=total, desc="produce", unit="msg", disable=no_bar(quiet)
     ):
         payload = {"asset_id": asset, "ts": ts.isoformat(), "signals": values}
         producer.send(topic, key=asset.encode(), value=orjson.dumps(payload))
@@ -105,7 +106,7 @@ def _end_to_end(env: BenchEnv, samples: int, tags: int, quiet: bool) -> dict:
     try:
         first = last_progress = None
         written = 0.0
-        bar = tqdm(total=samples, desc="ingest", unit="row", disable=quiet)
+        bar = tqdm(total=samples, desc="ingest", unit="row", disable=no_bar(quiet))
         while written < samples:
             if proc.poll() is not None:
                 raise PrecursorError(f"bench: ingest exited early with {proc.returncode}")

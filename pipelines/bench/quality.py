@@ -22,6 +22,7 @@ from pipelines.simulate.run import SimConfig, Simulation
 from pipelines.simulate.signals import precursor_evidence
 from pipelines.train import fit_and_evaluate
 from precursor.core.errors import PrecursorError
+from precursor.core.progress import no_bar
 from precursor.core.settings import Settings
 from services.predict.policy import policy_from
 
@@ -186,7 +187,7 @@ def run_bench_quality(
 ) -> dict:
     """Evaluate each seed's plant in turn (one at a time: a 120-day plant takes a few GB)."""
     plants, skipped = [], []
-    for seed in tqdm(seeds, desc="plants", unit="plant", disable=quiet):
+    for seed in tqdm(seeds, desc="plants", unit="plant", disable=no_bar(quiet)):
         try:
             plants.append(evaluate_plant(seed, assets, days, interval, settings, quiet=True))
         except PrecursorError as exc:  # e.g. a window without incidents: judge the others

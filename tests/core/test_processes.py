@@ -118,7 +118,11 @@ def test_children_of_up_keep_progress_bars_out_of_their_logs(tmp_path: Path) -> 
     """A service's stdout is its log file: tqdm, told by the child environment, draws nothing."""
     stack = Stack(Settings(data_dir=tmp_path, database_url="postgresql://x@h/db",
                            kafka_bootstrap="h:9092"))  # fmt: skip
-    code = "from tqdm import tqdm\nfor _ in tqdm(range(3), desc='train'): pass\nprint('done')"
+    # As the commands draw their bars: an explicit `disable` (tqdm lets it win over TQDM_*).
+    code = (
+        "from tqdm import tqdm\nfrom precursor.core.progress import no_bar\n"
+        "for _ in tqdm(range(3), desc='train', disable=no_bar(False)): pass\nprint('done')"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], env=stack.child_env(), capture_output=True, text=True,
         timeout=60, check=True,

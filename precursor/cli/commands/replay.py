@@ -61,6 +61,7 @@ def run_azure(args: argparse.Namespace) -> int:
     from pipelines.simulate.run import write_jsonl
     from pipelines.simulate.sinks import FileSink, KafkaSink
     from precursor.core.errors import PrecursorError
+    from precursor.core.progress import no_bar
     from precursor.core.registry import upsert_assets
 
     mode, directory = args.to
@@ -82,7 +83,9 @@ def run_azure(args: argparse.Namespace) -> int:
     write_jsonl(out_dir / "ground_truth.jsonl", replay.truth)
     total = len(replay.signals) + len(replay.alarms) + len(replay.dispatch)
     try:
-        for stream, key, msg in tqdm(replay.streams(), total=total, unit="msg", desc="replay"):
+        for stream, key, msg in tqdm(
+            replay.streams(), total=total, unit="msg", desc="replay", disable=no_bar()
+        ):
             sink.send(stream, key, msg)
     finally:
         sink.close()
@@ -101,6 +104,7 @@ def run_files(args: argparse.Namespace) -> int:
 
     from pipelines.replay.files import read_assets, replay_files, stream_files
     from precursor.core.kafka import make_producer
+    from precursor.core.progress import no_bar
     from precursor.core.registry import upsert_assets
 
     stream_files(args.directory)  # fail fast, before connecting anywhere
@@ -110,7 +114,7 @@ def run_files(args: argparse.Namespace) -> int:
         registered = upsert_assets(conn, assets)
     producer = make_producer(settings, acks=1, linger_ms=50)
     topics = settings.topics.inputs
-    bar = tqdm(unit="msg", desc="replay", mininterval=0.5)
+    bar = tqdm(unit="msg", desc="replay", mininterval=0.5, disable=no_bar())
 
     def send(stream: str, key: str | None, raw: bytes) -> None:
         producer.send(topics[stream], key=key.encode() if key else None, value=raw)

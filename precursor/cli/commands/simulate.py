@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pipelines.simulate.run import DEFAULT_START, SimConfig, Simulation, write_jsonl
     from pipelines.simulate.sinks import FileSink, KafkaSink
+    from precursor.core.progress import no_bar
     from precursor.core.runtime.processes import peak_rss_mb
 
     mode, directory = args.to
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     pace_from = args.backfill_days * 86400.0 if args.realtime else None
     total = config.samples_per_asset * config.assets
     quiet = args.realtime or args.json
-    bar = tqdm(total=total, unit="snap", desc="simulate", disable=quiet, mininterval=0.5)
+    bar = tqdm(total=total, unit="snap", desc="simulate", disable=no_bar(quiet), mininterval=0.5)
     started = time.perf_counter()
     try:
         sim.emit(sink, pace_from=pace_from, speed=args.speed, progress=bar.update, stop=stop.is_set)
