@@ -108,6 +108,15 @@ def test_compose_variables_keep_out_of_the_settings_namespace() -> None:
     assert not clash, sorted(clash)
 
 
+def test_every_compose_variable_is_documented_for_the_operator() -> None:
+    """The passwords, replica counts and image names the compose file reads from the shell
+    are each named in docs/deploy.md, or the operator would not know to set them."""
+    named = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (INFRA / "docker-compose.yml").read_text()))
+    doc = (INFRA.parent / "docs" / "deploy.md").read_text()
+    assert named, "no ${VARIABLE} in the compose file: the pattern is wrong"
+    assert not {v for v in named if not re.search(rf"\b{v}\b", doc)}
+
+
 def test_scrape_targets_match_services_and_their_ports() -> None:
     compose = _compose()
     env = compose["x-precursor"]["environment"]
