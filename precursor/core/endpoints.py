@@ -28,7 +28,7 @@ class Endpoints:
 
 
 def without_password(url: str) -> str:
-    """A database URL (or key=value conninfo) fit to print: any password shown as ***."""
+    """A database or tracking URL (or key=value conninfo) fit to print: any password as ***."""
     parts = urlsplit(url)
     if parts.scheme and parts.password is not None:
         host = parts.netloc.rpartition("@")[2]

@@ -71,7 +71,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
     shown_url = without_password(found.database_url)
     stack = "up" if found.pid else "configured"
-    report: dict = {"running": True, "stack": stack, **found.__dict__, "database_url": shown_url}
+    report: dict = {
+        "running": True,
+        "stack": stack,
+        **found.__dict__,
+        "database_url": shown_url,
+        "mlflow_tracking_uri": without_password(found.mlflow_tracking_uri),
+    }
     try:
         with psycopg.connect(found.database_url, connect_timeout=3) as conn:
             counts = {
