@@ -111,4 +111,14 @@ print(sum(t["health"] != "up" for t in targets) + (len(targets) == 0))')"
 done
 [ "$down" = "0" ] || die "Prometheus has targets that are not up"
 
+say "Prometheus' alert rules: valid and loaded"
+dc exec -T prometheus promtool check config /etc/prometheus/prometheus.yml
+curl -fs http://127.0.0.1:9090/api/v1/rules | python3 -c '
+import json, sys
+groups = json.load(sys.stdin)["data"]["groups"]
+rules = [r for g in groups for r in g["rules"]]
+bad = [r["name"] for r in rules if r.get("health") not in ("ok", "unknown")]
+print("  ", len(rules), "rules loaded:", ", ".join(sorted(r["name"] for r in rules)))
+sys.exit(1 if bad or not rules else 0)' || die "alert rules missing or failing"
+
 say "smoke passed"
