@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "precursor-risk"
 CHAMPION = "champion"
 EXPERIMENT = "precursor"
+# What the registry answers for a model or an alias that does not exist (yet).
+_ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 class RiskPyfunc(mlflow.pyfunc.PythonModel):
@@ -107,8 +109,10 @@ def _model_versions(client: MlflowClient) -> list:
     """The registered ModelVersions, oldest first (none when the model is not registered)."""
     try:
         found = client.search_model_versions(f"name = '{MODEL_NAME}'")
-    except mlflow.exceptions.MlflowException:
-        return []
+    except mlflow.exceptions.MlflowException as exc:
+        if exc.error_code in _ABSENT:
+            return []
+        raise  # a registry that cannot answer is not an empty one
     return sorted(found, key=lambda mv: int(mv.version))
 
 
@@ -118,11 +122,14 @@ def registered_versions() -> list[str]:
 
 
 def champion_version() -> str | None:
-    """The version the `champion` alias points at, if any."""
+    """The version the `champion` alias points at; None when there is none. A registry that
+    cannot answer raises MlflowException: that is no absence of a champion."""
     try:
         return str(MlflowClient().get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
-    except mlflow.exceptions.MlflowException:
-        return None
+    except mlflow.exceptions.MlflowException as exc:
+        if exc.error_code in _ABSENT:
+            return None
+        raise
 
 
 def promote(version: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -92,6 +93,7 @@ class Scorer:
         self.model: RiskModel | None = None
         self.version: str | None = None
         self._unloadable: str | None = None  # a champion version that failed to load
+        self.registry_down = False  # the last champion lookup failed (not: found none)
         self._drift: deque[np.ndarray] = deque(maxlen=DRIFT_WINDOW)
         self._drift_at = -np.inf  # monotonic time PSI was last exported
         self._producer = None
@@ -101,7 +103,22 @@ class Scorer:
     def refresh_model(self, conn: psycopg.Connection | None = None) -> bool:
         """Load the champion when the alias has moved (and copy the registry into the
         database for the API); False while there is none."""
-        version = registry.champion_version()
+        try:
+            version = registry.champion_version()
+        except MlflowException as exc:
+            # The registry down (a restart, maintenance) is no reason to stop warning: the
+            # loaded champion keeps scoring. Said once, and again when it answers.
+            if not self.registry_down:
+                self.registry_down = True
+                logger.warning(
+                    "model registry not answering (%s); %s",
+                    str(exc).splitlines()[0][:200],
+                    f"version {self.version} keeps scoring" if self.model else "no scores yet",
+                )
+            return self.model is not None
+        if self.registry_down:
+            self.registry_down = False  # the last champion lookup failed (not: found none)
+            logger.info("model registry answers again")
         if version is None:
             return False
         if version != self.version:
@@ -311,6 +328,10 @@ def run_scorer(
 ) -> int:
     """Loop until stopped: a cycle every PRECURSOR_SCORE_INTERVAL_S."""
     stop = start_service(settings, stop, handle_signals=install_signal_handlers, metrics=metrics)
+    # MLflow retries a failed request up to 7 times with growing pauses (minutes in all): with
+    # the registry down, each cycle would stall that long before scoring with the loaded model.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     registry.configure(settings.resolved_mlflow_uri, settings.data_dir.resolve() / "mlartifacts")
     scorer = Scorer(settings)
     pool = None
@@ -324,7 +345,7 @@ def run_scorer(
                 pool = open_pool(settings, max_size=2)
             with pool.connection() as conn:
                 written = scorer.cycle(conn)
-            if scorer.model is None and not waiting_logged:
+            if scorer.model is None and not scorer.registry_down and not waiting_logged:
                 logger.info("no champion model yet: rollups kept current; run `precursor train`")
                 waiting_logged = True
             if written:

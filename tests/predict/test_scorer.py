@@ -219,3 +219,36 @@ def test_a_champion_that_cannot_be_loaded_is_said_once_and_retried(
         assert said[0].endswith("no scores until it loads")
     finally:
         registry.use_store(before)  # the module's plant fixture keeps its own store
+
+
+def test_a_registry_that_stops_answering_does_not_stop_scoring(
+    small_model, tmp_path, caplog, monkeypatch
+) -> None:
+    """MLflow down (a restart, maintenance): the loaded champion keeps scoring, the scorer says
+    so once, and says when the registry answers again; no champion is no reason to stop."""
+    import mlflow
+
+    from models import registry
+    from precursor.core.runtime.processes import free_port
+
+    model, _, _, frames = small_model
+    before = mlflow.get_tracking_uri()
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    settings = Settings(data_dir=tmp_path, mlflow_tracking_uri=store)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    try:
+        version = register_champion(settings, model, frames)
+        scorer = Scorer(settings)
+        assert scorer.refresh_model() and scorer.version == version
+        registry.use_store(f"http://127.0.0.1:{free_port()}")  # nobody answers there
+        with caplog.at_level(logging.INFO, logger="services.predict.scorer"):
+            assert scorer.refresh_model() is True  # keeps scoring with the loaded version
+            assert scorer.refresh_model() is True
+            registry.use_store(store)
+            assert scorer.refresh_model() is True
+        said = [r.getMessage() for r in caplog.records]
+        down = [m for m in said if m.startswith("model registry not answering")]
+        assert len(down) == 1 and down[0].endswith(f"version {version} keeps scoring")
+        assert said[-1] == "model registry answers again"
+    finally:
+        registry.use_store(before)
