@@ -44,10 +44,12 @@ def _configure_logging(level: str, debug: bool, log_file: Path | None = None) ->
         # this is the level it then sets (else its INFO lines, such as creating a new tracking
         # store's tables, come before a command's own one-line error).
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-        for noisy in ("kafka", "httpx", "uvicorn.access", "alembic", "mlflow"):
+        for noisy in ("kafka", "httpx", "uvicorn.access", "alembic", "mlflow", "matplotlib"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # kafka-python's event loop warns about every 100 ms busy slice under load.
         logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
+        # A retried request to an MLflow server that is away: the scorer says so itself, once.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:
