@@ -231,7 +231,7 @@ async function renderAsset(assetId) {
     // A contribution is SHAP log-odds; e^c is the factor by which that signal multiplied the
     // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
     contribHtml = `<p>${rating(alert.rating)} ${esc(alert.status)} since ${when(alert.opened_at)}</p>
-      <p class="muted">how much each signal raised the odds of an incident at the latest score</p>` +
+      <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
       (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${esc(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
         <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("");
