@@ -131,11 +131,14 @@ def run_train(
             conn, horizon, truth, min_downtime=timedelta(minutes=settings.min_downtime_min)
         )
     policy = replace(policy_from(settings), horizon=horizon)
-    fitted = fit_and_evaluate(ds, policy, budget, quiet)
-    model, x_test, test_m = fitted.model, fitted.x_test, fitted.test
-    result = fitted.result()
 
     with mlflow.start_run(run_name="train") as run:
+        # The data window first, as an artefact: an artefact store that refuses writes fails
+        # the run now, not after minutes of fitting (a fit that fails marks the run FAILED).
+        mlflow.log_dict(ds.windows.to_dict(), "data_window.json")
+        fitted = fit_and_evaluate(ds, policy, budget, quiet)
+        model, x_test, test_m = fitted.model, fitted.x_test, fitted.test
+        result = fitted.result()
         mlflow.log_params(
             {
                 **{f"lgbm.{k}": v for k, v in PARAMS.items()},

@@ -81,3 +81,28 @@ def test_train_backtest_and_the_in_memory_evaluation_agree(settings, tmp_path) -
         "previous_on_this_window": again["champion"]["previous_on_this_window"],
     }
     _same(again["champion"]["previous_on_this_window"], again, KEYS)
+
+
+def test_train_stops_before_fitting_when_the_artefact_store_refuses(
+    settings, tmp_path, monkeypatch
+) -> None:
+    """An artefact store that refuses writes (a server without write access to its volume) is
+    found before the fit, not after minutes of it."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    import pipelines.train
+
+    sim = Simulation(SimConfig(seed=SEED, assets=ASSETS, days=DAYS, interval_s=300))
+    seed_database(settings.database_url.get_secret_value(), sim)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise MlflowException("artifact store refuses writes")
+
+    def fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("fitted before the artefact store was tried")
+
+    monkeypatch.setattr(mlflow, "log_dict", refuse)
+    monkeypatch.setattr(pipelines.train, "fit_and_evaluate", fit)
+    with pytest.raises(MlflowException, match="refuses"):
+        run_train(settings, horizon=timedelta(hours=24), budget=0.5, truth=None, quiet=True)
