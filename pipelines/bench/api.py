@@ -10,7 +10,6 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import numpy as np
 import orjson
 from tqdm import tqdm
@@ -21,7 +20,7 @@ from precursor.core import db
 from precursor.core.errors import PrecursorError
 from precursor.core.metrics import scrape
 from precursor.core.progress import no_bar
-from precursor.core.runtime.processes import free_port, peak_rss_mb, wait_until
+from precursor.core.runtime.processes import answers, free_port, peak_rss_mb, wait_until
 from precursor.core.settings import Settings
 from services.api.keys import create_key
 
@@ -175,12 +174,8 @@ def _serve_and_load(env, key: str, clients: int, requests: int, cache_s: float, 
     try:
 
         def healthy() -> bool:
-            if server.poll() is not None:
-                return True  # exited: stop waiting, reported below
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
+            # An exited server stops the wait too; it is reported below.
+            return server.poll() is not None or answers(f"{base}/healthz")
 
         if not wait_until(healthy, 60, 0.2) or server.poll() is not None:
             err = server.stderr.read().decode()[-500:] if server.stderr else ""

@@ -153,9 +153,7 @@ def test_through_a_tracking_server_the_champion_loads_on_another_machine(
 ) -> None:
     """With a tracking server (as in the compose deployment) the artefacts go to the server,
     not to a path on the machine that trained, so a scorer elsewhere loads the champion."""
-    import httpx
-
-    from precursor.core.runtime.processes import free_port, wait_until
+    from precursor.core.runtime.processes import answers, free_port, wait_until
 
     port = free_port()
     server = subprocess.Popen(
@@ -168,15 +166,9 @@ def test_through_a_tracking_server_the_champion_loads_on_another_machine(
         start_new_session=True,
     )  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{uri}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        assert wait_until(answers, timeout=120, interval=0.5), "mlflow server did not start"
+        started = wait_until(lambda: answers(f"{uri}/health", 2), timeout=120, interval=0.5)
+        assert started, "mlflow server did not start"
         here = _register_and_load_elsewhere(trained, uri, tmp_path)
         assert not here.exists() or not any(here.rglob("*")), "artefacts written locally"
         assert any((tmp_path / "server-artifacts").rglob("booster.txt"))

@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import psycopg
 
 from precursor.cli.commands.args import (
@@ -21,7 +20,7 @@ from precursor.cli.commands.args import (
     snapshot_interval,
 )
 from precursor.core.errors import RuntimeStartError
-from precursor.core.runtime.processes import free_port, port_in_use, wait_until
+from precursor.core.runtime.processes import answers, free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
 from precursor.core.settings import Settings
 from precursor.core.signals import stop_on_signals
@@ -281,14 +280,7 @@ def _start_api(stack: Stack, port: int, host: str) -> str:
         )
     )
     url = f"http://{host}:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    if not wait_until(healthy, 60, 0.2):
+    if not wait_until(lambda: answers(f"{url}/healthz"), 60, 0.2):
         raise RuntimeStartError(f"the API did not become healthy at {url}; see logs/api.log")
     return url
 

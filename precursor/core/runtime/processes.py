@@ -98,6 +98,16 @@ class OwnedServer:
         return None if code is None else exit_text(code)
 
 
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """True when a GET of `url` answers 200 now: a starting service's health check."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll `check` until it is true or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
