@@ -178,3 +178,50 @@ def test_a_bad_key_is_refused_at_sign_in(page) -> None:
     page.fill("#key", "prc_wrong")
     page.click("button[type=submit]")
     page.wait_for_selector("#login-error:has-text('unknown or revoked')")
+
+
+def test_alert_list_leads_with_the_peak_a_closed_alert_reached(page, keys, api_db: str) -> None:
+    with psycopg.connect(api_db) as conn:
+        alert_id, peak, latest = conn.execute(
+            "SELECT alert_id, peak_rating, rating FROM alerts "
+            "WHERE asset_id = 'P-02' AND status = 'closed'"
+        ).fetchone()
+    assert (peak, latest) == ("high", "low")  # the seed's short spike, closed after cool-down
+    sign_in(page, keys["admin"])
+    row = page.wait_for_selector(f"tr[data-alert='{alert_id}']")
+    assert row.query_selector("td.peak").inner_text().strip() == "◆ high"
+    assert row.query_selector("td.latest").inner_text().startswith("○ low")
+    assert page.errors == []
+
+
+def test_charts_keep_their_labels_inside_and_break_lines_at_gaps(page, keys) -> None:
+    sign_in(page, keys["admin"])
+    # Long reason codes, as real plants have: every label must lie inside the drawing.
+    outside = page.evaluate(
+        """() => {
+        const rows = Array.from({length: 24}, (_, i) => ({key: `OPERATOR-BREAK-${i}`,
+          hours: 24 - i, count: 1, cumulative_share: (i + 1) / 24}));
+        const box = document.createElement("div");
+        box.style.width = "1400px";
+        box.innerHTML = paretoChart(rows);
+        document.body.appendChild(box);
+        const svg = box.querySelector("svg").getBoundingClientRect();
+        return [...box.querySelectorAll("text")].filter((t) => {
+          const r = t.getBoundingClientRect();
+          return r.left < svg.left || r.right > svg.right || r.top < svg.top
+            || r.bottom > svg.bottom;
+        }).map((t) => t.textContent);
+      }"""
+    )
+    assert outside == []
+    # Scores every 15 min with six hours missing (the asset was down): two lines, not one.
+    lines = page.evaluate(
+        """() => {
+        const t0 = Date.parse("2026-03-01T00:00:00Z"), q = 15 * 60 * 1000;
+        const points = [0, 1, 2, 3, 28, 29, 30].map((i) => [t0 + i * q, 0.1 * (i % 3)]);
+        const box = document.createElement("div");
+        box.innerHTML = lineChart([{ points }]);
+        return box.querySelectorAll("polyline").length;
+      }"""
+    )
+    assert lines == 2

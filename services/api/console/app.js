@@ -118,6 +118,19 @@ function onAlertEvent(event) {
 
 // ---- charts (inline SVG) -------------------------------------------------------------------
 
+// Points split where the data stops (an asset is not scored while it is down): a gap wider
+// than three usual steps ends a line, so no line is drawn across hours that have no data.
+function runs(points) {
+  const steps = points.slice(1).map((p, i) => p[0] - points[i][0]).sort((a, b) => a - b);
+  const gap = 3 * (steps[Math.floor(steps.length / 2)] || Infinity);
+  const out = [];
+  points.forEach((p, i) => {
+    if (i === 0 || p[0] - points[i - 1][0] > gap) out.push([]);
+    out[out.length - 1].push(p);
+  });
+  return out;
+}
+
 function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "" } = {}) {
   const all = series.flatMap((s) => s.points);
   if (!all.length) return `<p class="muted">no data</p>`;
@@ -126,7 +139,7 @@ function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "
   const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   if (y0 === y1) { y0 -= 1; y1 += 1; }
-  const pad = 34;
+  const pad = 50;  // room for a y label such as "0.00727" left of the plot
   const X = (x) => pad + ((x - x0) / (x1 - x0)) * (width - pad - 8);
   const Y = (y) => height - 18 - ((y - y0) / (y1 - y0)) * (height - 30);
   const parts = [`<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(yLabel)}">`,
@@ -134,13 +147,13 @@ function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "
     `<text x="2" y="12">${esc(y1.toPrecision(3))}</text><text x="2" y="${height - 20}">${esc(y0.toPrecision(3))}</text>`,
     `<text x="${pad}" y="${height - 4}">${esc(when(x0))}</text>`,
     `<text x="${width - 110}" y="${height - 4}">${esc(when(x1))}</text>`];
-  for (const s of series) {
-    if (s.points[0] && s.points[0].length > 2) {
-      const up = s.points.map((p) => `${X(p[0])},${Y(p[3])}`);
-      const down = s.points.slice().reverse().map((p) => `${X(p[0])},${Y(p[2])}`);
+  for (const run of series.flatMap((s) => runs(s.points))) {
+    if (run[0].length > 2) {
+      const up = run.map((p) => `${X(p[0])},${Y(p[3])}`);
+      const down = run.slice().reverse().map((p) => `${X(p[0])},${Y(p[2])}`);
       parts.push(`<polygon class="band" points="${up.concat(down).join(" ")}"/>`);
     }
-    parts.push(`<polyline class="line" points="${s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(" ")}"/>`);
+    parts.push(`<polyline class="line" points="${run.map((p) => `${X(p[0])},${Y(p[1])}`).join(" ")}"/>`);
   }
   for (const m of markers) {
     if (m.t >= x0 && m.t <= x1) {
@@ -153,20 +166,23 @@ function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "
 }
 
 function paretoChart(rows) {
-  const width = 760, height = 260, pad = 40, n = Math.max(rows.length, 1);
+  // Room below and to the right for the 50-degree labels (up to 14 characters), which were
+  // clipped by the viewBox when the axis sat 60 units from the bottom.
+  const width = 760, height = 320, pad = 40, right = 70, bottom = 100, n = Math.max(rows.length, 1);
   const max = Math.max(...rows.map((r) => r.hours), 1);
-  const bw = (width - pad - 10) / n;
-  const Y = (v) => height - 60 - (v / max) * (height - 80);
+  const bw = (width - pad - right) / n;
+  const axis = height - bottom;
+  const Y = (v) => axis - (v / max) * (axis - 20);
   const parts = [`<svg id="pareto" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="downtime Pareto">`,
-    `<line class="axis" x1="${pad}" y1="${height - 60}" x2="${width}" y2="${height - 60}"/>`,
+    `<line class="axis" x1="${pad}" y1="${axis}" x2="${width - right}" y2="${axis}"/>`,
     `<text x="2" y="20">${max.toFixed(1)} h</text>`];
   rows.forEach((r, i) => {
     const x = pad + i * bw;
-    parts.push(`<rect class="bar" data-key="${esc(r.key ?? "")}" x="${x + 2}" y="${Y(r.hours)}" width="${Math.max(bw - 4, 1)}" height="${height - 60 - Y(r.hours)}"><title>${esc(r.key ?? "(none)")}: ${r.hours.toFixed(1)} h, ${r.count} stops</title></rect>`,
-      `<text transform="translate(${x + bw / 2},${height - 56}) rotate(50)">${esc((r.key ?? "(none)").slice(0, 14))}</text>`);
+    parts.push(`<rect class="bar" data-key="${esc(r.key ?? "")}" x="${x + 2}" y="${Y(r.hours)}" width="${Math.max(bw - 4, 1)}" height="${axis - Y(r.hours)}"><title>${esc(r.key ?? "(none)")}: ${r.hours.toFixed(1)} h, ${r.count} stops</title></rect>`,
+      `<text transform="translate(${x + bw / 2},${axis + 4}) rotate(50)">${esc((r.key ?? "(none)").slice(0, 14))}</text>`);
   });
-  const cum = rows.map((r, i) => `${pad + i * bw + bw / 2},${height - 60 - r.cumulative_share * (height - 80)}`);
-  parts.push(`<polyline class="cum" points="${cum.join(" ")}"/><text x="${width - 60}" y="14">cumulative</text></svg>`);
+  const cum = rows.map((r, i) => `${pad + i * bw + bw / 2},${axis - r.cumulative_share * (axis - 20)}`);
+  parts.push(`<polyline class="cum" points="${cum.join(" ")}"/><text x="${width - right - 60}" y="14">cumulative</text></svg>`);
   return parts.join("");
 }
 
@@ -176,20 +192,26 @@ function currentView() {
   return (location.hash.replace(/^#\//, "") || "alerts").split("/")[0];
 }
 
+// An alert carries the rating and probability of its last score at the opening rating or above,
+// and a closed alert those of the score that closed it (so it reads "low"): the list leads with
+// the peak the alert reached, as the register entry it fed does, and shows the latest beside it.
+const latestOf = (a) => `${SYMBOL[a.rating] || ""} ${esc(a.rating)} · ${pct(a.probability)}`;
+
 async function renderAlerts(highlight) {
   const status = sessionStorage.getItem("precursor.alerts.status") || "";
   const page = await api(`/v1/alerts?limit=200${status ? `&status=${status}` : ""}`);
   if (currentView() !== "alerts") return;
   const rows = page.items.map((a) => `<tr data-alert="${esc(a.alert_id)}" class="${a.alert_id === highlight ? "flash" : ""}">
-    <td>${rating(a.rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
-    <td>${esc(a.status)}</td><td>${when(a.opened_at)}</td><td>${pct(a.probability)}</td>
+    <td class="peak">${rating(a.peak_rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
+    <td>${esc(a.status)}</td><td>${when(a.opened_at)}</td><td class="latest">${latestOf(a)}</td>
     <td>${(a.contributions || []).slice(0, 3).map((c) => esc(c.signal)).join(", ")}</td>
     <td>${a.status === "open" && can("operator") ? `<button class="ack" data-id="${esc(a.alert_id)}">Acknowledge</button>`
       : a.acknowledged_by ? `by ${esc(a.acknowledged_by)}` : ""}</td></tr>`).join("");
   $("#main").innerHTML = `<section class="card"><h2>Alerts</h2>
     <label>Status <select id="status">${["", "open", "acknowledged", "closed"].map((s) =>
       `<option value="${s}" ${s === status ? "selected" : ""}>${s || "all"}</option>`).join("")}</select></label>
-    <table id="alerts"><thead><tr><th>Rating</th><th>Asset</th><th>Status</th><th>Opened</th><th>Probability</th>
+    <table id="alerts"><thead><tr><th title="the highest rating the alert reached">Peak</th><th>Asset</th><th>Status</th><th>Opened</th>
+    <th title="the alert's last score at or above the opening rating; for a closed alert, the score that closed it">Latest</th>
     <th>Top signals</th><th></th></tr></thead><tbody>${rows || `<tr><td colspan="7" class="muted">no alerts</td></tr>`}</tbody></table></section>`;
   $("#status").addEventListener("change", (e) => {
     sessionStorage.setItem("precursor.alerts.status", e.target.value);
@@ -230,7 +252,7 @@ async function renderAsset(assetId) {
     const max = Math.max(...(alert.contributions || []).map((c) => Math.abs(c.contribution)), 1e-9);
     // A contribution is SHAP log-odds; e^c is the factor by which that signal multiplied the
     // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
-    contribHtml = `<p>${rating(alert.rating)} ${esc(alert.status)} since ${when(alert.opened_at)}</p>
+    contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${esc(alert.status)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}</p>
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
       (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${esc(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
@@ -242,7 +264,7 @@ async function renderAsset(assetId) {
     <p>Latest: ${latest ? `${rating(latest.rating)} ${pct(latest.probability)} at ${when(latest.ts)}` : "not scored yet"}</p></section>
     <div class="grid2"><section class="card"><h3>Risk trend (probability of an incident within the horizon)</h3>
     ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk" })}</section>
-    <section class="card" id="contributions"><h3>Why: top contributions of the current alert</h3>${contribHtml}</section></div>
+    <section class="card" id="contributions"><h3>Why: top contributions of the latest alert</h3>${contribHtml}</section></div>
     <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after)</h3>${signalsHtml}</section>`;
 }
 
