@@ -226,7 +226,10 @@ def feed_alert(
         asset = conn.execute(
             "SELECT coalesce(name, asset_id), area FROM assets WHERE asset_id = %s", (asset_id,)
         ).fetchone() or (asset_id, None)
-        signals = ", ".join(c["signal"] for c in (alert.get("contributions") or [])[:3])
+        # The title names what moved; `context:*` (the asset's kind, the hour, the shift) is
+        # how the model reads the asset, not a warning sign an HSE lead can act on.
+        named = [c["signal"] for c in alert.get("contributions") or []]
+        signals = ", ".join([n for n in named if not n.startswith("context:")][:3])
         title = f"{asset[0]}: early warning of failure" + (f" ({signals})" if signals else "")
         entry = create_entry(
             conn,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import psycopg
+
+from models.rating import RiskMatrix
+from services.register.store import feed_alert
 from tests.api.conftest import auth
-from tests.api.seed import P01_ALERT
+from tests.api.seed import MODEL_VERSION, P01_ALERT
 
 
 def _create(client, keys, **extra) -> dict:
@@ -133,3 +137,28 @@ def test_register_input_errors_are_json_4xx(client, keys) -> None:
     assert client.get("/v1/risk-register/RR-999999", headers=h).status_code == 404
     missing = client.patch("/v1/risk-register/RR-999999", headers=h, json={"version": 1})
     assert missing.status_code == 404
+
+
+def test_an_alert_entry_title_names_signals_not_the_assets_context(api_db: str) -> None:
+    contributions = [
+        {"signal": s, "contribution": c}
+        for s, c in [("context:kind", 0.9), ("fan_vibration", 0.6), ("context:hour", 0.4),
+                     ("alarms:HI", 0.3), ("dispatch:unplanned_stops_24h", 0.2), ("hse", 0.1)]
+    ]  # fmt: skip
+    alert = {"alert_id": "F-01-probe", "asset_id": "F-01", "model_version": MODEL_VERSION,
+             "contributions": contributions}  # fmt: skip
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO alerts (alert_id, asset_id, opened_at, updated_at, status, rating, "
+            "peak_rating, probability, model_version) "
+            "VALUES ('F-01-probe', 'F-01', now(), now(), 'open', 'high', 'high', 0.5, %s)",
+            (MODEL_VERSION,),
+        )
+        entry_id = feed_alert(conn, alert, 4, 3, RiskMatrix())
+        title = conn.execute(
+            "SELECT title FROM risk_register WHERE entry_id = %s", (entry_id,)
+        ).fetchone()[0]
+        conn.rollback()  # the module's other tests see the seed as it was
+    assert title == (
+        "Fan 1: early warning of failure (fan_vibration, alarms:HI, dispatch:unplanned_stops_24h)"
+    )
