@@ -97,6 +97,10 @@ def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) 
     page.goto(f"{base}/#/asset/P-01")
     page.wait_for_selector("#contributions .contrib")
     assert "×2.2 odds" in page.inner_text("#contributions .contrib:has-text('vibration')")
+    # The signal the alert named comes first, though "bearing_temp" sorts before it.
+    assert [h.inner_text() for h in page.query_selector_all("#signals h4")] == [
+        "vibration", "bearing_temp"
+    ]  # fmt: skip
     # Ratings carry text and a symbol, not colour alone.
     page.goto(f"{base}/#/alerts")
     assert "◆ high" in page.inner_text("#alerts") or "▲ critical" in page.inner_text("#alerts")

@@ -244,7 +244,11 @@ async function renderAsset(assetId) {
     const from = new Date(opened - 24 * 3600e3).toISOString();
     const to = new Date(opened + 6 * 3600e3).toISOString();
     const signals = await api(`/v1/assets/${encodeURIComponent(assetId)}/signals?from=${from}&to=${to}&points=200`);
-    signalsHtml = signals.series.map((s) => `<h4>${esc(s.tag)}</h4>${lineChart(
+    // The signals the alert named come first, in its order; an operator reads from the top.
+    const rank = new Map((alert.contributions || []).map((c, i) => [c.signal, i]));
+    const named = (tag) => rank.get(tag) ?? Infinity;
+    const series = signals.series.slice().sort((a, b) => named(a.tag) - named(b.tag) || a.tag.localeCompare(b.tag));
+    signalsHtml = series.map((s) => `<h4>${esc(s.tag)}</h4>${lineChart(
       [{ points: s.points.map((p) => [t(p[0]), p[1], p[2], p[3]]) }],
       // Full-width panel: a wider drawing keeps its text the size of the half-width charts'.
       { width: 1100, height: 130, markers: [{ t: opened, label: "alert opened" }], yLabel: s.tag })}`).join("")
@@ -265,7 +269,7 @@ async function renderAsset(assetId) {
     <div class="grid2"><section class="card"><h3>Risk trend (probability of an incident within the horizon)</h3>
     ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk" })}</section>
     <section class="card" id="contributions"><h3>Why: top contributions of the latest alert</h3>${contribHtml}</section></div>
-    <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after)</h3>${signalsHtml}</section>`;
+    <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after; the ones it named first)</h3>${signalsHtml}</section>`;
 }
 
 async function renderForecast() {
