@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import time
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.rows import dict_row
 
 from precursor.core.settings import Settings
+from services.api.analysis import root_cause as root_cause_module
 from services.api.app import create_app
 from tests.api.conftest import auth
 from tests.api.seed import END, P01_ALERT, at, stops
@@ -116,6 +119,34 @@ def test_root_cause_ranks_the_drifting_signal_and_finds_the_context(client, keys
     # The other bearing stop with the same vibration ramp is the nearest past stop.
     assert rc["similar"][0]["event_id"] == "P01-2"
     assert [s["event_id"] for s in rc["similar"]] == ["P01-2", "P02-2"]
+
+
+def test_similar_stops_reach_past_a_run_of_recent_stops_of_other_causes(
+    api_db: str, monkeypatch
+) -> None:
+    # Two later seal stops fill a candidate limit of two; the bearing stop before them, the
+    # one whose signature matches, must still be compared.
+    monkeypatch.setattr(root_cause_module, "SIMILAR_CANDIDATES", 2)
+    monkeypatch.setattr(root_cause_module, "SIMILAR_PER_REASON", 1, raising=False)
+    extra = [
+        ("X-1", "P-02", at(5, 10), "down", "SEAL"), ("X-2", "P-02", at(5, 11), "running", None),
+        ("X-3", "P-02", at(6, 10), "down", "SEAL"), ("X-4", "P-02", at(6, 11), "running", None),
+    ]  # fmt: skip
+    with psycopg.connect(api_db) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO dispatch_events (event_id, asset_id, ts, state, planned, reason_code) "
+            "VALUES (%s, %s, %s, %s, false, %s)",
+            extra,
+        )
+        stop = (
+            conn.cursor(row_factory=dict_row)
+            .execute("SELECT * FROM downtime WHERE event_id = 'P01-6'")
+            .fetchone()
+        )
+        similar = root_cause_module.root_cause(conn, stop, timedelta(hours=24))["similar"]
+        conn.rollback()  # the module's other tests see the seed as it was
+    assert similar[0]["event_id"] == "P01-2"
+    assert {s["reason_code"] for s in similar} == {"BEARING", "SEAL"}
 
 
 def test_root_cause_lookback_is_bounded_and_stops_must_exist(client, keys) -> None:

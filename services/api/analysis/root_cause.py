@@ -10,7 +10,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 BASELINE = timedelta(days=7)  # the trailing baseline before the lookback window
-SIMILAR_CANDIDATES = 50  # most recent same-kind stops compared (bounds the query)
+# Candidates compared (bounds the query): the most recent stops of each reason in turn. The 50
+# most recent stops of the kind were a fleet's last two or three days of queues and breaks, so
+# a stop never met its own cause's past stops.
+SIMILAR_CANDIDATES = 60
+SIMILAR_PER_REASON = 10
 SIMILAR_TOP = 5
 Z_CLIP = 10.0  # one wild tag must not decide similarity alone
 
@@ -27,12 +31,16 @@ GROUP BY tag
 """
 
 SIMILAR_SQL = """
-WITH stops AS (
-    SELECT d.event_id, d.asset_id, d.started_at, d.duration_s, d.reason_code
+WITH ranked AS (
+    SELECT d.event_id, d.asset_id, d.started_at, d.duration_s, d.reason_code,
+           row_number() OVER (PARTITION BY d.reason_code ORDER BY d.started_at DESC) AS nth
     FROM downtime d JOIN assets a ON a.asset_id = d.asset_id
     WHERE a.kind IS NOT DISTINCT FROM %(kind)s AND d.state = 'down' AND NOT d.planned
       AND d.started_at < %(t0)s AND d.event_id <> %(id)s
-    ORDER BY d.started_at DESC
+), stops AS (
+    SELECT event_id, asset_id, started_at, duration_s, reason_code FROM ranked
+    WHERE nth <= %(per_reason)s
+    ORDER BY nth, started_at DESC  -- each reason's newest first, then each one's second, ...
     LIMIT %(n)s
 )
 SELECT s.event_id, s.asset_id, s.started_at, s.duration_s, s.reason_code, x.tag,
@@ -146,7 +154,8 @@ def root_cause(conn: psycopg.Connection, stop: dict, lookback: timedelta) -> dic
 def similar_stops(
     conn: psycopg.Connection, stop: dict, lookback: timedelta, signature: dict
 ) -> list[dict]:
-    """The past unplanned stops of the same kind of asset nearest in deviation signature."""
+    """The past unplanned stops of the same kind of asset nearest in deviation signature, among
+    the most recent of every reason."""
     kind = conn.execute(
         "SELECT kind FROM assets WHERE asset_id = %s", (stop["asset_id"],)
     ).fetchone()
@@ -161,6 +170,7 @@ def similar_stops(
                 "t0": stop["started_at"],
                 "id": stop["event_id"],
                 "n": SIMILAR_CANDIDATES,
+                "per_reason": SIMILAR_PER_REASON,
                 "lb": lookback,
                 "base": BASELINE,
             },
