@@ -121,11 +121,19 @@ def test_alert_opened_by_the_scorer_appears_live_and_is_acknowledged(
     rating = scorer.policy.matrix.rating(lik, cons)
     x = pl.DataFrame({"t": [at(10) + timedelta(hours=1)], "asset_id": ["F-01"]})
     with psycopg.connect(api_db) as conn:
-        contrib = [[{"signal": "fan_vibration", "contribution": 0.6}]]
+        contrib = [
+            [{"signal": "fan_vibration", "contribution": 0.6},
+             {"signal": "context:kind", "contribution": 0.2},
+             {"signal": "alarms:P1", "contribution": 0.1}]
+        ]  # fmt: skip
         scorer.advance_alerts(conn, ScoredBatch(x, prob, lik, cons, rating, contrib).rows())
         conn.commit()
     row = page.wait_for_selector("tr[data-alert^='F-01']", timeout=20_000)
-    assert "fan_vibration" in row.inner_text()
+    # A tag by its name; what no tag owns in words, its machine name on hover.
+    assert row.query_selector("td:nth-child(6)").inner_text() == (
+        "fan_vibration, asset kind, priority 1 alarms"
+    )
+    assert row.query_selector("span.signal[title='context:kind']").inner_text() == "asset kind"
     page.once("dialog", lambda d: d.accept("checking the fan"))
     row.query_selector("button.ack").click()
     page.wait_for_selector("tr[data-alert^='F-01']:has-text('acknowledged')")

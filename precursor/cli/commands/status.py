@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  scorer    last score {scoring.get('last_score_time') or '-'}, "
             f"champion {scoring.get('champion_version') or 'none yet'}, "
-            f"{scoring.get('open_alerts', '-')} open alerts"
+            f"{scoring.get('open_alerts', '-')} open alert"
+            f"{'' if scoring.get('open_alerts') == 1 else 's'}"
         )
         backlog = scoring.get("rollup_backlog")
         if backlog:

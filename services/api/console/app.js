@@ -15,6 +15,29 @@ function esc(value) {
 const rating = (r) => `<span class="rating r-${esc(r)}">${SYMBOL[r] || ""} ${esc(r)}</span>`;
 const when = (t) => (t ? new Date(t).toISOString().slice(0, 16).replace("T", " ") : "–");
 const pct = (p) => (p == null ? "–" : `${(100 * p).toFixed(1)} %`);
+// A contribution not owned by a tag has a machine name ("context:kind", "alarms:P1"); the
+// console says it in words and keeps the name on hover, where the API and the docs use it.
+const WORDS = {
+  "context:kind": "asset kind", "context:criticality": "asset criticality",
+  "context:hour": "hour of day", "context:night_shift": "night shift",
+  "dispatch:crew": "crew on shift", "dispatch:down_min_24h": "minutes down in 24 h",
+  "dispatch:h_since_failure": "hours since last failure",
+  "dispatch:h_since_maintenance": "hours since maintenance", "dispatch:run_h": "run hours",
+  "dispatch:short_stops_24h": "short stops in 24 h", "dispatch:short_stops_7d": "short stops in 7 d",
+  "dispatch:unplanned_stops_24h": "unplanned stops in 24 h",
+  "dispatch:unplanned_stops_7d": "unplanned stops in 7 d",
+  "hse_incidents": "recent HSE incidents", "signals:all": "all tags together",
+  "alarms:all": "alarms of every kind",
+};
+function signalWords(name) {
+  if (WORDS[name]) return WORDS[name];
+  const at = name.indexOf(":");
+  const [family, rest] = at < 0 ? [null, name] : [name.slice(0, at), name.slice(at + 1)];
+  if (family === "alarms") return /^P\d$/.test(rest) ? `priority ${rest.slice(1)} alarms` : `${rest} alarms`;
+  if (family === "context" || family === "dispatch") return `${family}: ${rest.replace(/_/g, " ")}`;
+  return name;  // a tag: its own name is what the control system calls it
+}
+const signal = (name) => `<span class="signal" title="${esc(name)}">${esc(signalWords(name))}</span>`;
 const can = (...roles) => state.me && (state.me.role === "admin" || roles.includes(state.me.role));
 
 async function api(path, options = {}) {
@@ -204,7 +227,7 @@ async function renderAlerts(highlight) {
   const rows = page.items.map((a) => `<tr data-alert="${esc(a.alert_id)}" class="${a.alert_id === highlight ? "flash" : ""}">
     <td class="peak">${rating(a.peak_rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
     <td>${esc(a.status)}</td><td>${when(a.opened_at)}</td><td class="latest">${latestOf(a)}</td>
-    <td>${(a.contributions || []).slice(0, 3).map((c) => esc(c.signal)).join(", ")}</td>
+    <td>${(a.contributions || []).slice(0, 3).map((c) => signal(c.signal)).join(", ")}</td>
     <td>${a.status === "open" && can("operator") ? `<button class="ack" data-id="${esc(a.alert_id)}">Acknowledge</button>`
       : a.acknowledged_by ? `by ${esc(a.acknowledged_by)}` : ""}</td></tr>`).join("");
   $("#main").innerHTML = `<section class="card"><h2>Alerts</h2>
@@ -258,7 +281,7 @@ async function renderAsset(assetId) {
     // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
     contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${esc(alert.status)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}</p>
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
-      (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${esc(c.signal)}</span>
+      (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${signal(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
         <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("");
   }
