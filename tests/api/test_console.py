@@ -18,7 +18,7 @@ import pytest
 from precursor.core.settings import Settings
 from services.api.app import create_app
 from services.predict.scorer import ScoredBatch, Scorer
-from tests.api.seed import MODEL_VERSION, THRESHOLD, at
+from tests.api.seed import MODEL_VERSION, P01_ALERT, THRESHOLD, at
 from tests.helpers import live_api
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -237,3 +237,36 @@ def test_charts_keep_their_labels_inside_and_break_lines_at_gaps(page, keys) -> 
       }"""
     )
     assert lines == 2
+
+
+def test_reliability_records_an_alerts_outcome_where_it_reads_the_alert(
+    page, keys, base, api_db: str
+) -> None:
+    sign_in(page, keys["reliability"])
+    page.goto(f"{base}/#/asset/P-01")
+    page.wait_for_selector("#outcome-now:has-text('No outcome recorded yet.')")
+    page.select_option("#outcome select[name=outcome]", "false_alarm")
+    page.fill("#outcome input[name=comment]", "vibration sensor loose")
+    page.click("#outcome button[type=submit]")
+    page.wait_for_selector("#outcome-now:has-text('false alarm')")
+    with psycopg.connect(api_db) as conn:
+        outcome, by = conn.execute(
+            "SELECT outcome, outcome_by FROM alerts WHERE alert_id = %s", (P01_ALERT,)
+        ).fetchone()
+        comment = conn.execute(
+            "SELECT payload->>'comment' FROM alert_events WHERE alert_id = %s "
+            "AND kind = 'outcome' ORDER BY event_id DESC LIMIT 1",
+            (P01_ALERT,),
+        ).fetchone()[0]
+    assert (outcome, by, comment) == ("false_alarm", "reliability-tester", "vibration sensor loose")
+    page.goto(f"{base}/#/alerts")
+    row = page.wait_for_selector(f"tr[data-alert='{P01_ALERT}']")
+    assert "open · false alarm" in row.inner_text()
+    assert page.errors == []
+
+
+def test_an_operator_sees_an_alerts_outcome_but_cannot_record_it(page, keys, base) -> None:
+    sign_in(page, keys["operator"])
+    page.goto(f"{base}/#/asset/P-01")
+    page.wait_for_selector("#outcome-now")
+    assert page.query_selector("#outcome") is None

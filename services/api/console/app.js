@@ -226,7 +226,7 @@ async function renderAlerts(highlight) {
   if (currentView() !== "alerts") return;
   const rows = page.items.map((a) => `<tr data-alert="${esc(a.alert_id)}" class="${a.alert_id === highlight ? "flash" : ""}">
     <td class="peak">${rating(a.peak_rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
-    <td>${esc(a.status)}</td><td>${when(a.opened_at)}</td><td class="latest">${latestOf(a)}</td>
+    <td>${esc(a.status)}${a.outcome ? ` · ${esc(OUTCOMES[a.outcome] || a.outcome)}` : ""}</td><td>${when(a.opened_at)}</td><td class="latest">${latestOf(a)}</td>
     <td>${(a.contributions || []).slice(0, 3).map((c) => signal(c.signal)).join(", ")}</td>
     <td>${a.status === "open" && can("operator") ? `<button class="ack" data-id="${esc(a.alert_id)}">Acknowledge</button>`
       : a.acknowledged_by ? `by ${esc(a.acknowledged_by)}` : ""}</td></tr>`).join("");
@@ -283,7 +283,8 @@ async function renderAsset(assetId) {
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
       (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${signal(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
-        <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("");
+        <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("") +
+      outcomeForm(alert);
   }
   const latest = asset.latest;
   $("#main").innerHTML = `<section class="card"><h2>${esc(asset.name || asset.asset_id)} <span class="muted">${esc(asset.kind || "")}
@@ -293,6 +294,31 @@ async function renderAsset(assetId) {
     ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk" })}</section>
     <section class="card" id="contributions"><h3>Why: top contributions of the latest alert</h3>${contribHtml}</section></div>
     <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after; the ones it named first)</h3>${signalsHtml}</section>`;
+  $("#outcome")?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = { outcome: form.outcome.value, comment: form.comment.value.trim() || null };
+    try {
+      await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/outcome`, { method: "POST", body: JSON.stringify(body) });
+      toast("Outcome recorded");
+      renderAsset(assetId);
+    } catch (error) { $("#outcome-status").textContent = error.message; }
+  });
+}
+
+// What an alert turned out to be: the next training uses it as a label, so reliability and HSE
+// record it where they read the alert.
+const OUTCOMES = { true_positive: "an incident followed", false_alarm: "false alarm",
+  too_late: "came too late to act" };
+function outcomeForm(alert) {
+  const now = alert.outcome ? `Outcome: ${esc(OUTCOMES[alert.outcome] || alert.outcome)}` : "No outcome recorded yet.";
+  if (!can("reliability", "hse")) return `<p class="muted" id="outcome-now">${now}</p>`;
+  return `<form id="outcome" class="row-form"><span id="outcome-now">${now}</span>
+    <select name="outcome" aria-label="outcome">${Object.entries(OUTCOMES).map(([value, words]) =>
+      `<option value="${value}" ${value === alert.outcome ? "selected" : ""}>${words}</option>`).join("")}</select>
+    <input type="text" name="comment" placeholder="comment (optional)" maxlength="2000">
+    <button type="submit">${alert.outcome ? "Change outcome" : "Record outcome"}</button>
+    <span id="outcome-status" role="status"></span></form>`;
 }
 
 async function renderForecast() {
