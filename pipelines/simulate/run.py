@@ -121,9 +121,13 @@ class Simulation:
         speed: float = 1.0,
         progress: Callable[[int], None] | None = None,
         stop: Callable[[], bool] | None = None,
-    ) -> None:
-        """Render and send everything. From sim time `pace_from` on, emission follows the wall
-        clock at `speed` x real time (the live demo); before it, as fast as possible."""
+        send_from: float = 0.0,
+    ) -> float:
+        """Render and send everything; returns the sim time of the last snapshot sent (a stop
+        can end it early). From sim time `pace_from` on, emission follows the wall clock at
+        `speed` x real time (the live demo); before it, as fast as possible. Before sim time
+        `send_from` nothing is sent (a resumed plant): it is still rendered, because each day's
+        signals carry on from the day before."""
         cfg = self.config
         renderers = [
             AssetRenderer(a, p, cfg.seed, cfg.interval_s, self.start_epoch)
@@ -132,6 +136,7 @@ class Simulation:
         per_day = max(1, int(DAY // cfg.interval_s))  # a day of snapshots per render
         total = cfg.samples_per_asset
         wall0 = None
+        sent_to = send_from
         for first in range(0, total, per_day):
             idx = np.arange(first, min(first + per_day, total))
             t = idx * float(cfg.interval_s)
@@ -147,9 +152,14 @@ class Simulation:
             for j, ts in enumerate(stamps):
                 now = t[j]
                 while e < len(events) and events[e][0] <= now:
-                    _, stream, key, msg = events[e]
-                    sink.send(stream, key, msg)
+                    at, stream, key, msg = events[e]
+                    if at >= send_from:
+                        sink.send(stream, key, msg)
                     e += 1
+                if now < send_from:
+                    if progress is not None:
+                        progress(len(columns))
+                    continue
                 if pace_from is not None and now >= pace_from:
                     if wall0 is None:
                         wall0 = time.monotonic() - (now - pace_from) / speed
@@ -157,7 +167,7 @@ class Simulation:
                     if delay > 0:
                         time.sleep(delay)
                     if stop is not None and stop():
-                        return
+                        return sent_to
                 for asset_id, names, rows in columns:
                     sink.send(
                         "signals",
@@ -168,10 +178,13 @@ class Simulation:
                             "signals": dict(zip(names, rows[j], strict=True)),
                         },
                     )
+                sent_to = float(now)
                 if progress is not None:
                     progress(len(columns))
-            for _, stream, key, msg in events[e:]:
-                sink.send(stream, key, msg)
+            for at, stream, key, msg in events[e:]:
+                if at >= send_from:
+                    sink.send(stream, key, msg)
+        return sent_to
 
     def _events(self, lo: float, hi: float, rendered: list) -> list[tuple]:
         """Dispatch, alarm and HSE messages with lo <= t < hi, in time order."""

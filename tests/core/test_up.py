@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -226,6 +227,86 @@ def test_up_demo_backfills_a_plant_then_keeps_data_flowing(tmp_path: Path) -> No
     assert up.returncode == 0
 
 
+def _start_demo(data_dir: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
+    env.update({"PRECURSOR_DATA_DIR": str(data_dir), "PRECURSOR_METRICS_PORT": "0"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "precursor", "up", "--api-port", "0", "--no-demo-script", "--demo",
+         "--demo-assets", "4", "--demo-days", "2", "--demo-speed", "3600", "--demo-interval",
+         "300"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+
+
+def _resumed_at(log: Path) -> datetime | None:
+    """When the simulator last said it carried the plant on from, if it ever did."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    said = [line for line in lines if line.startswith("carrying the plant on from ")]
+    if not said:
+        return None
+    return datetime.strptime(said[-1][27:43], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+
+
+def _demo_run(data_dir: Path, resumes: bool) -> dict:
+    """One `up --demo` until its plant is live past its first data or, when it `resumes`, past
+    the end of the earlier run's (an hour after where it says it carries on from)."""
+    (data_dir / "endpoints.json").unlink(missing_ok=True)
+    log = data_dir / "logs" / "simulator.log"
+    up = _start_demo(data_dir)
+    try:
+        url = _wait_endpoints(data_dir, up)["database_url"]
+
+        def latest() -> datetime:
+            with psycopg.connect(url) as conn:
+                return conn.execute("SELECT max(ts) FROM signal_samples").fetchone()[0]
+
+        wait_for(lambda: latest() is not None, 120, "the demo's data")
+        if resumes:
+            wait_for(lambda: _resumed_at(log) is not None, 120, "the plant to be carried on")
+            mark = _resumed_at(log) + timedelta(hours=1)
+        else:
+            mark = latest()
+        # Live at 3600x: a plant-hour a second.
+        wait_for(lambda: latest() > mark, 120, "live data")
+        with psycopg.connect(url) as conn:
+            events = dict(conn.execute("SELECT event_id, ts FROM dispatch_events").fetchall())
+            stored = latest()
+        assert _stop(up, signal.SIGINT) < 30
+    finally:
+        if up.poll() is None:
+            up.kill()
+    return {"out": up.stdout.read(), "latest": stored, "events": events}
+
+
+def test_a_second_demo_carries_on_the_plant_the_first_left(tmp_path: Path) -> None:
+    from pipelines.simulate.run import SimConfig, Simulation, rfc3339
+
+    data_dir = tmp_path / "stack"
+    runs = [_demo_run(data_dir, resumes=False)]
+    assert "carried on from" not in runs[0]["out"]
+    assert _resumed_at(data_dir / "logs" / "simulator.log") is None
+    runs.append(_demo_run(data_dir, resumes=True))
+    resumed = _resumed_at(data_dir / "logs" / "simulator.log")
+    # From an hour before the first run's newest stored sample, not the whole history again.
+    assert resumed is not None and resumed >= runs[0]["latest"] - timedelta(hours=1)
+    assert f"carried on from {resumed:%Y-%m-%d %H:%M} UTC plant time" in runs[1]["out"], runs[1]
+    # Every stored dispatch event, from both runs, is the one plant's: the second run neither
+    # replayed a new plant under the first one's ids nor skipped what came after its end.
+    manifest = json.loads((data_dir / "simulation" / "manifest.json").read_text())
+    sim = Simulation(
+        SimConfig(seed=7, assets=4, days=manifest["days"], interval_s=300,
+                  start=datetime.fromisoformat(manifest["start"]))
+    )  # fmt: skip
+    plan = {e["event_id"]: rfc3339(sim.start_epoch, e["t"]) for p in sim.plans for e in p.dispatch}
+    stored = runs[1]["events"]
+    assert {k: v.strftime("%Y-%m-%dT%H:%M:%SZ") for k, v in stored.items()} == {
+        k: plan[k] for k in stored
+    }
+    first_end = runs[0]["latest"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert {k for k, v in plan.items() if v <= first_end} <= set(stored)
+
+
 @pytest.mark.parametrize(
     ("flags", "script"), [([], ["--degrade-at", "1441.0"]), (["--no-demo-script"], [])]
 )
@@ -240,6 +321,42 @@ def test_the_demo_scripts_a_degradation_an_hour_into_live_time_unless_told_not_t
     assert service.args[service.args.index("--backfill-days") + 1] == "60.0"
     tail = service.args[service.args.index("--backfill-days") + 2 :]
     assert tail == script  # 60 days of history, then live: the script starts at hour 60*24+1
+
+
+def test_the_demo_carries_on_the_plant_its_data_dir_holds_or_says_why_it_cannot(
+    tmp_path: Path,
+) -> None:
+    from precursor.cli.commands.demo_plant import demo_plant
+    from precursor.cli.main import build_parser
+    from precursor.core.errors import ConfigurationError
+
+    manifest = tmp_path / "simulation" / "manifest.json"
+    manifest.parent.mkdir()
+    held = {"seed": 7, "assets": 40, "days": 425.0, "interval_s": 300, "backfill_days": 60.0,
+            "start": "2026-10-08T23:05:00Z", "degrade_at_h": 1441.0}  # fmt: skip
+    manifest.write_text(json.dumps(held))
+    latest = datetime(2026, 12, 8, 17, 50, tzinfo=UTC)
+    parse = build_parser().parse_args
+    # The plant held, from an hour before its newest sample; its script kept, so that the
+    # plant carried on is the one that was running, whatever this run's flags say.
+    plant = demo_plant(parse(["up", "--demo", "--no-demo-script"]), manifest, latest)
+    assert (plant.start, plant.resume_from, plant.degrade_at_h, plant.backfill_days) == (
+        datetime(2026, 10, 8, 23, 5, tzinfo=UTC), latest - timedelta(hours=1), 1441.0, 60.0
+    )  # fmt: skip
+    assert plant.simulator_args(40, 300, 60.0)[-2:] == ["--resume-from", "2026-12-08T16:50:00Z"]
+    # Nothing stored yet, or no demo manifest: a new plant whose history ends now.
+    for stored, path in ((None, manifest), (latest, tmp_path / "none.json")):
+        fresh = demo_plant(parse(["up", "--demo"]), path, stored)
+        assert fresh.resume_from is None
+        assert datetime.now(UTC) - timedelta(days=60, minutes=6) < fresh.start
+    # Another plant size over this one would mix two plants: refused, saying what to do.
+    with pytest.raises(ConfigurationError) as refused:
+        demo_plant(parse(["up", "--demo", "--demo-assets", "8"]), manifest, latest)
+    assert str(refused.value) == (
+        f"{tmp_path} holds a demo plant of 40 assets every 300 s, stored up to 2026-12-08 17:50 "
+        "UTC; carry it on with --demo-assets 40 --demo-interval 300, or start a new one in "
+        "another data dir (PRECURSOR_DATA_DIR) or after `make clean`"
+    )
 
 
 @pytest.mark.parametrize(("days", "waits"), [("60", False), ("10", True)])

@@ -216,3 +216,26 @@ def test_a_scripted_degradation_fails_on_time_and_changes_nothing_before_it() ->
         (script.onset - 7 * DAY, script.onset),
     )
     assert z is not None and z >= 3
+
+
+class _ListSink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict]] = []
+
+    def send(self, stream: str, key: str, msg: dict) -> None:
+        self.sent.append((stream, key, msg))
+
+
+def test_a_resumed_plant_sends_exactly_what_the_whole_run_sends_from_that_time_on() -> None:
+    from pipelines.simulate.run import rfc3339
+
+    cfg = SimConfig(seed=7, assets=6, days=6, interval_s=300, degrade_at_h=2 * 24 + 1)
+    whole, resumed = _ListSink(), _ListSink()
+    Simulation(cfg).emit(whole)
+    send_from = 3.5 * DAY  # mid-day, past the scripted onset
+    last = Simulation(cfg).emit(resumed, send_from=send_from)
+    cut = rfc3339(Simulation(cfg).start_epoch, send_from)
+    expected = [m for m in whole.sent if m[2]["ts"] >= cut]
+    assert resumed.sent == expected  # same messages, same values, same order
+    assert len(expected) < len(whole.sent) and any(m[0] == "dispatch" for m in expected)
+    assert last == cfg.samples_per_asset * cfg.interval_s - cfg.interval_s

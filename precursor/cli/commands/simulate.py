@@ -6,7 +6,7 @@ import argparse
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from precursor.cli.commands.args import (
@@ -84,6 +84,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="script one precursor episode: the most critical asset free then starts to degrade "
         "HOURS into the simulation and fails 18 h later (what `up --demo` shows first)",
     )
+    p.add_argument(
+        "--resume-from",
+        type=timestamp,
+        default=None,
+        metavar="TIME",
+        help="send only what happens from TIME (RFC 3339) on: the same plant carries on where "
+        "an earlier run of it stopped (`up --demo` uses it; earlier days are rendered, not sent)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
     p.add_argument(
         "--truth",
@@ -112,6 +120,14 @@ def run(args: argparse.Namespace) -> int:
         start=args.start or DEFAULT_START,
         degrade_at_h=args.degrade_at,
     )
+    send_from = 0.0
+    if args.resume_from is not None:
+        send_from = (args.resume_from - config.start).total_seconds()
+        if not 0 <= send_from < config.horizon:
+            raise ConfigurationError(
+                f"--resume-from {args.resume_from:%Y-%m-%dT%H:%M:%SZ} is outside the simulated "
+                f"span ({config.start:%Y-%m-%dT%H:%M:%SZ} and {config.days:g} days on)"
+            )
     try:
         sim = Simulation(config)
     except ValueError as exc:  # a scripted degradation that does not fit
@@ -141,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         "interval_s": config.interval_s,
         "start": config.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if args.realtime:
+        manifest["backfill_days"] = args.backfill_days
     if sim.scripted is not None:
         asset_id, script = sim.scripted
         manifest["degrade_at_h"] = config.degrade_at_h
@@ -152,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if send_from and not args.json:
+        resumed = config.start + timedelta(seconds=send_from)
+        print(f"carrying the plant on from {resumed:%Y-%m-%d %H:%M} UTC", flush=True)
 
     pace_from = args.backfill_days * 86400.0 if args.realtime else None
     total = config.samples_per_asset * config.assets
@@ -159,7 +180,14 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=total, unit="snap", desc="simulate", disable=no_bar(quiet), mininterval=0.5)
     started = time.perf_counter()
     try:
-        sim.emit(sink, pace_from=pace_from, speed=args.speed, progress=bar.update, stop=stop.is_set)
+        last = sim.emit(
+            sink,
+            pace_from=pace_from,
+            speed=args.speed,
+            progress=bar.update,
+            stop=stop.is_set,
+            send_from=send_from,
+        )
     finally:
         bar.close()
         sink.close()
@@ -179,13 +207,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     counts = ", ".join(f"{k} {v:,}" for k, v in sink.counts.items())
-    print(f"simulated {config.assets} assets x {config.days:g} days: {counts}")
+    first, end = (config.start + timedelta(seconds=x) for x in (send_from, last))
+    print(
+        f"simulated {config.assets} assets from {first:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} "
+        f"UTC{' (stopped)' if stop.is_set() else ''}: {counts}"
+    )
     print(f"ground truth: {truth_path}")
     return 0
-
-
-def demo_start(days: float, interval_s: int) -> datetime:
-    """Start of a demo backfill that ends now (aligned to the snapshot interval)."""
-    now = datetime.now(UTC).timestamp()
-    aligned = now - now % interval_s
-    return datetime.fromtimestamp(aligned, UTC) - timedelta(days=days)

@@ -19,6 +19,7 @@ from precursor.cli.commands.args import (
     simulated_days,
     snapshot_interval,
 )
+from precursor.cli.commands.demo_plant import DemoPlant, demo_plant, new_plant
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import answers, free_port, port_in_use, wait_until
 from precursor.core.runtime.stack import Service, Stack
@@ -92,14 +93,16 @@ def run(args: argparse.Namespace) -> int:
         stack.start_service(
             Service("scorer", ["score"], {"PRECURSOR_METRICS_PORT": str(scorer_port)})
         )
+        plant = None
         if args.demo:
-            stack.start_service(_demo_service(args))
+            plant = _demo_plant(stack, args)
+            stack.start_service(_demo_service(args, plant))
         api_url = None
         if not args.no_api:
             api_url = _start_api(stack, api_port, settings.api_host)
         endpoints = stack.announce(api_url)
-        _print_summary(stack, endpoints)
-        trainer = _DemoTrainer(stack, args) if args.demo else None
+        _print_summary(stack, endpoints, plant)
+        trainer = _DemoTrainer(stack, args, plant) if plant is not None else None
         while not stop.wait(0.5):
             stack.supervise()
             if trainer is not None:
@@ -114,15 +117,15 @@ class _DemoTrainer:
     """Trains a first model once the demo's backfill has been ingested, or, when the backfill is
     shorter than training needs, once the live plant has added the rest; says why if it fails."""
 
-    def __init__(self, stack: Stack, args: argparse.Namespace):
+    def __init__(self, stack: Stack, args: argparse.Namespace, plant: DemoPlant | None = None):
         from pipelines.dataset import min_history
-        from precursor.cli.commands.simulate import demo_start
 
         self.stack = stack
-        backfill = timedelta(days=args.demo_days) - timedelta(hours=1)
+        plant = plant or new_plant(args)
+        backfill = timedelta(days=plant.backfill_days) - timedelta(hours=1)
         needed = min_history(timedelta(hours=stack.settings.horizon_h)) + timedelta(hours=1)
-        self.ready_at = demo_start(args.demo_days, args.demo_interval) + max(backfill, needed)
-        if needed > backfill:
+        self.ready_at = plant.start + max(backfill, needed)
+        if needed > backfill and plant.resume_from is None:
             wait = (needed - backfill) / args.demo_speed
             print(
                 f"first model: training needs {needed / timedelta(days=1):.1f} days of history "
@@ -217,36 +220,18 @@ def _duration(span: timedelta) -> str:
     return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
 
 
-def _demo_service(args: argparse.Namespace) -> Service:
-    """The simulator as a child: history up to now at full speed, then paced, for a year."""
-    from precursor.cli.commands.simulate import demo_start
+def _demo_plant(stack: Stack, args: argparse.Namespace) -> DemoPlant:
+    """The plant this data dir already holds, carried on, or a new one."""
+    row = _query_one(stack.resolved, "SELECT max(ts) FROM signal_samples")
+    manifest = stack.data_dir / "simulation" / "manifest.json"
+    return demo_plant(args, manifest, row[0] if row else None)
 
-    start = demo_start(args.demo_days, args.demo_interval)
+
+def _demo_service(args: argparse.Namespace, plant: DemoPlant | None = None) -> Service:
+    """The simulator as a child: history up to now at full speed, then paced, for a year."""
+    plant = plant or new_plant(args)
     return Service(
-        "simulator",
-        [
-            "simulate",
-            "--to",
-            "kafka",
-            "--seed",
-            "7",
-            "--assets",
-            str(args.demo_assets),
-            "--interval",
-            str(args.demo_interval),
-            "--start",
-            start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "--days",
-            str(args.demo_days + 365),
-            "--realtime",
-            "--speed",
-            str(args.demo_speed),
-            "--backfill-days",
-            str(args.demo_days),
-            # One asset starts to degrade an hour into live time, so that the first alert
-            # comes within minutes (at 60x) instead of whenever the seed's plant degrades.
-            *([] if args.no_demo_script else ["--degrade-at", str(args.demo_days * 24 + 1)]),
-        ],
+        "simulator", plant.simulator_args(args.demo_assets, args.demo_interval, args.demo_speed)
     )
 
 
@@ -296,7 +281,23 @@ def model_state(settings: Settings, demo: bool) -> str:
     return "none yet: once some weeks of data are in, run `precursor train`; scoring follows"
 
 
-def _print_summary(stack: Stack, endpoints) -> None:
+def _demo_lines(plant: DemoPlant) -> list[str]:
+    if plant.resume_from is not None:
+        return [
+            "  demo       the simulated plant of an earlier run, carried on from "
+            f"{plant.resume_from:%Y-%m-%d %H:%M} UTC plant time (log: logs/simulator.log)"
+        ]
+    return [
+        "  demo       simulated plant: backfilling, then live (log: logs/simulator.log)",
+        *(
+            ["             one asset starts to degrade 1 plant-hour after going live"]
+            if plant.degrade_at_h is not None
+            else []
+        ),
+    ]
+
+
+def _print_summary(stack: Stack, endpoints, plant: DemoPlant | None = None) -> None:
     db_kind = "embedded PostgreSQL" if stack.postgres else "external database"
     kafka_kind = "embedded Tansu broker (memory storage)" if stack.broker else "external Kafka"
     simulator = [s for s in stack.services if s.name == "simulator"]
@@ -309,18 +310,7 @@ def _print_summary(stack: Stack, endpoints) -> None:
         f"  mlflow     {endpoints.mlflow_tracking_uri}",
         f"  logs       {stack.data_dir / 'logs'}",
         f"  model      {model_state(stack.resolved, demo=bool(simulator))}",
-        *(
-            [
-                "  demo       simulated plant: backfilling, then live (log: logs/simulator.log)",
-                *(
-                    ["             one asset starts to degrade 1 plant-hour after going live"]
-                    if any("--degrade-at" in s.args for s in simulator)
-                    else []
-                ),
-            ]
-            if simulator
-            else []
-        ),
+        *(_demo_lines(plant) if simulator and plant is not None else []),
         f"  endpoints  {stack.settings.endpoints_path.resolve()}",
         *(
             [
