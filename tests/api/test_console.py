@@ -270,3 +270,33 @@ def test_an_operator_sees_an_alerts_outcome_but_cannot_record_it(page, keys, bas
     page.goto(f"{base}/#/asset/P-01")
     page.wait_for_selector("#outcome-now")
     assert page.query_selector("#outcome") is None
+
+
+def test_hse_reads_the_kpis_over_the_plants_own_recent_days(page, keys, base, api_db) -> None:
+    sign_in(page, keys["hse"])
+    page.click("nav a[data-view=kpis]")
+    page.wait_for_selector("#kpi-tiles .kpi")
+    with psycopg.connect(api_db) as conn:
+        newest, raised = conn.execute(
+            "SELECT max(ts), (SELECT count(*) FROM alerts WHERE opened_at >= max(r.ts) - "
+            "interval '30 days') FROM risk_scores r"
+        ).fetchone()
+    assert f"to the newest score ({newest:%Y-%m-%d %H:%M})" in page.inner_text("#main")
+    tile = page.inner_text("#kpi-tiles .kpi:has-text('alerts raised') .value")
+    assert int(tile) == raised > 0
+    # Least reliable first, as the API computes MTBF for the same period.
+    kpis = page.evaluate(
+        "async () => api(`/v1/kpis?from=${encodeURIComponent(new Date(Date.parse("
+        f"'{newest.isoformat()}') - 30 * 86400e3).toISOString())}}`)"
+    )
+    by_mtbf = sorted(kpis["assets"], key=lambda a: (a["mtbf_h"] is None, a["mtbf_h"] or 0))
+    rows = page.query_selector_all("#reliability tbody tr td:first-child")
+    shown = [r.inner_text() for r in rows]
+    assert shown == [a["asset_id"] for a in by_mtbf]
+    assert page.errors == []
+
+
+def test_the_kpi_page_is_offered_only_to_roles_that_may_read_it(page, keys) -> None:
+    sign_in(page, keys["operator"])
+    assert not page.is_visible("nav a[data-view=kpis]")
+    assert page.is_visible("nav a[data-view=forecast]")

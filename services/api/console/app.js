@@ -70,6 +70,8 @@ async function signIn(key) {
   sessionStorage.setItem(KEY, key);
   $("#who").textContent = `${state.me.name} (${state.me.role})`;
   $("#logout").hidden = false;
+  // A page only its roles may read is offered only to them.
+  for (const a of document.querySelectorAll("nav a[data-roles]")) a.hidden = !can(...a.dataset.roles.split(","));
   startStream();
 }
 
@@ -506,6 +508,43 @@ async function renderEntry(entryId) {
   });
 }
 
+// Proactive indicators for HSE leads over a period of the plant's time: how alerts are answered,
+// how much of the register has measures, downtime and incidents, and the least reliable assets.
+const PERIODS = { "7": "last 7 days", "30": "last 30 days", "": "all time" };
+
+async function renderKpis() {
+  const days = sessionStorage.getItem("precursor.kpis.days") ?? "30";
+  // The period ends at the newest score, not the wall clock: a simulated or replayed plant's
+  // time is not the browser's.
+  const assets = await api("/v1/assets");
+  const end = assets.map((a) => a.latest?.ts).filter(Boolean).sort().pop();
+  const from = days && end ? new Date(new Date(end).getTime() - days * 86400e3).toISOString() : null;
+  const k = await api(`/v1/kpis${from ? `?from=${encodeURIComponent(from)}` : ""}`);
+  const num = (v, digits = 1) => (v == null ? "–" : Number(v).toFixed(digits));
+  const tiles = [
+    ["alerts raised", k.alerts_raised], ["acknowledged", k.alerts_acknowledged],
+    ["median minutes to acknowledge", num(k.median_time_to_ack_min)],
+    ["register entries with measures", k.register_entries ? `${Math.round(100 * k.register_with_measures_share)} % of ${k.register_entries}` : "–"],
+    ["unplanned downtime (h)", num(k.unplanned_downtime_hours)], ["downtime (h)", num(k.downtime_hours)],
+    ["HSE incidents", k.incidents],
+  ].map(([label, value]) => `<div class="kpi"><div class="value">${esc(value)}</div><div class="muted">${esc(label)}</div></div>`).join("");
+  // Least reliable first: shortest mean time between failures.
+  const rows = k.assets.slice().sort((a, b) => (a.mtbf_h ?? Infinity) - (b.mtbf_h ?? Infinity)).map((a) =>
+    `<tr><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td><td>${a.failures}</td>
+    <td>${num(a.mtbf_h)}</td><td>${num(a.mttr_h, 2)}</td><td>${num(a.running_hours, 0)}</td><td>${num(a.downtime_hours)}</td></tr>`).join("");
+  $("#main").innerHTML = `<section class="card"><h2>KPIs</h2><label>Period <select id="period">
+    ${Object.entries(PERIODS).map(([v, words]) => `<option value="${v}" ${v === days ? "selected" : ""}>${words}</option>`).join("")}</select></label>
+    <span class="muted">${from ? `from ${when(from)} to the newest score (${when(end)})` : "everything stored"}</span>
+    <div class="kpis" id="kpi-tiles">${tiles}</div></section>
+    <section class="card"><h3>Assets, least reliable first</h3><table id="reliability"><thead><tr><th>Asset</th><th>Failures</th>
+    <th>MTBF (h)</th><th>MTTR (h)</th><th>Running (h)</th><th>Down (h)</th></tr></thead><tbody>${rows
+    || `<tr><td colspan="6" class="muted">no stops in the period</td></tr>`}</tbody></table></section>`;
+  $("#period").addEventListener("change", (e) => {
+    sessionStorage.setItem("precursor.kpis.days", e.target.value);
+    renderKpis();
+  });
+}
+
 // ---- routing -------------------------------------------------------------------------------
 
 async function route() {
@@ -520,6 +559,7 @@ async function route() {
     else if (view === "stop") await renderStop(id);
     else if (view === "register") await renderRegister();
     else if (view === "entry") await renderEntry(id);
+    else if (view === "kpis") await renderKpis();
     else await renderAlerts();
   } catch (error) {
     if (error.status === 401) {
