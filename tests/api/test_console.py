@@ -19,7 +19,7 @@ from precursor.core.settings import Settings
 from services.api.app import create_app
 from services.predict.scorer import ScoredBatch, Scorer
 from tests.api.seed import MODEL_VERSION, P01_ALERT, THRESHOLD, at
-from tests.helpers import live_api
+from tests.helpers import live_api, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -300,3 +300,34 @@ def test_the_kpi_page_is_offered_only_to_roles_that_may_read_it(page, keys) -> N
     sign_in(page, keys["operator"])
     assert not page.is_visible("nav a[data-view=kpis]")
     assert page.is_visible("nav a[data-view=forecast]")
+
+
+def test_an_asset_page_lists_the_assets_earlier_alerts(page, keys, base, api_db) -> None:
+    earlier = "P-01-20260303T040000Z"
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO alerts (alert_id, asset_id, opened_at, updated_at, closed_at, status, "
+            "rating, peak_rating, probability, model_version, contributions, outcome) VALUES "
+            "(%s, 'P-01', %s, %s, %s, 'closed', 'low', 'high', 0.01, %s, "
+            '\'[{"signal": "context:hour", "contribution": 0.4}]\', \'false_alarm\')',
+            (earlier, at(2, 4), at(2, 10), at(2, 10), MODEL_VERSION),
+        )
+        conn.execute("NOTIFY precursor_scores")  # as the scorer does: cached lists are stale
+    try:
+        sign_in(page, keys["operator"])
+        listed = "async () => (await api('/v1/alerts?asset_id=P-01&limit=10')).items"
+        ids = lambda: [a["alert_id"] for a in page.evaluate(listed)]  # noqa: E731
+        wait_for(lambda: earlier in ids(), 30, "the API to list it")
+        page.goto(f"{base}/#/asset/P-01")
+        row = page.wait_for_selector("#earlier tbody tr")
+        assert len(page.query_selector_all("#earlier tbody tr")) == 1
+        cells = [c.inner_text().strip() for c in row.query_selector_all("td")]
+        opened, closed = (f"{t:%Y-%m-%d %H:%M}" for t in (at(2, 4), at(2, 10)))
+        assert cells == ["◆ high", opened, closed, "false alarm", "hour of day"]
+        # The latest alert still leads the page.
+        assert "opened 2026-03-09 03:45" in page.inner_text("#contributions")
+        assert page.errors == []
+    finally:
+        with psycopg.connect(api_db) as conn:
+            conn.execute("DELETE FROM alerts WHERE alert_id = %s", (earlier,))
+            conn.execute("NOTIFY precursor_scores")

@@ -258,7 +258,7 @@ async function renderAlerts(highlight) {
 async function renderAsset(assetId) {
   const asset = await api(`/v1/assets/${encodeURIComponent(assetId)}`);
   const history = await api(`/v1/assets/${encodeURIComponent(assetId)}/risk?limit=2000`);
-  const alerts = (await api(`/v1/alerts?asset_id=${encodeURIComponent(assetId)}&limit=1`)).items;
+  const alerts = (await api(`/v1/alerts?asset_id=${encodeURIComponent(assetId)}&limit=10`)).items;
   const alert = alerts[0];
   const t = (s) => new Date(s).getTime();
   const risk = [{ points: history.points.map((p) => [t(p.ts), p.probability]) }];
@@ -295,7 +295,8 @@ async function renderAsset(assetId) {
     <div class="grid2"><section class="card"><h3>Risk trend (probability of an incident within the horizon)</h3>
     ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk" })}</section>
     <section class="card" id="contributions"><h3>Why: top contributions of the latest alert</h3>${contribHtml}</section></div>
-    <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after; the ones it named first)</h3>${signalsHtml}</section>`;
+    <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after; the ones it named first)</h3>${signalsHtml}</section>
+    ${alerts.length > 1 ? earlierAlerts(alerts.slice(1)) : ""}`;
   $("#outcome")?.addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
@@ -306,6 +307,15 @@ async function renderAsset(assetId) {
       renderAsset(assetId);
     } catch (error) { $("#outcome-status").textContent = error.message; }
   });
+}
+
+// The asset's alerts before the latest: whether it has cried wolf before, or warned in time.
+function earlierAlerts(alerts) {
+  const rows = alerts.map((a) => `<tr><td>${rating(a.peak_rating)}</td><td>${when(a.opened_at)}</td>
+    <td>${when(a.closed_at)}</td><td>${a.outcome ? esc(OUTCOMES[a.outcome] || a.outcome) : "–"}</td>
+    <td>${(a.contributions || []).slice(0, 3).map((c) => signal(c.signal)).join(", ")}</td></tr>`).join("");
+  return `<section class="card"><h3>Earlier alerts on this asset</h3><table id="earlier"><thead><tr><th>Peak</th>
+    <th>Opened</th><th>Closed</th><th>Outcome</th><th>Top signals</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 // What an alert turned out to be: the next training uses it as a label, so reliability and HSE
