@@ -333,6 +333,49 @@ def test_status_says_why_the_consumer_lag_is_unknown() -> None:
     assert lag_text({"consumer_lag": 12345.0}) == "consumer lag 12,345 messages"
 
 
+class _IngestMetrics(http.server.BaseHTTPRequestHandler):
+    """An ingest's /metrics after two bad signal messages and one bad dispatch event."""
+
+    body = (
+        b"# TYPE precursor_ingest_consumer_lag gauge\n"
+        b'precursor_ingest_consumer_lag{stream="signals",partition="0"} 5.0\n'
+        b'precursor_ingest_consumer_lag{stream="signals",partition="1"} 7.0\n'
+        b"# TYPE precursor_ingest_dlq_messages_total counter\n"
+        b'precursor_ingest_dlq_messages_total{stream="signals",error="not_json"} 1.0\n'
+        b'precursor_ingest_dlq_messages_total{stream="signals",error="invalid"} 1.0\n'
+        b'precursor_ingest_dlq_messages_total{stream="dispatch",error="invalid"} 1.0\n'
+    )
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_status_tells_the_dead_letters_ingest_sent_by_stream() -> None:
+    from precursor.cli.commands.status import _ingest_lag, lag_text
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _IngestMetrics)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ingest = _ingest_lag(f"http://127.0.0.1:{server.server_address[1]}/metrics")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ingest == {"consumer_lag": 12.0, "dead_letters": {"signals": 2.0, "dispatch": 1.0}}
+    assert lag_text(ingest) == (
+        "consumer lag 12 messages, 3 dead letters since it started (dispatch 1, signals 2)"
+    )
+    quiet = {"consumer_lag": 0.0, "dead_letters": {}}
+    assert lag_text(quiet) == "consumer lag 0 messages, no dead letters since it started"
+
+
 class _RefusingTracker(http.server.BaseHTTPRequestHandler):
     """An MLflow server that refuses this client, as MLflow 3 does a Host header it does not
     allow (the compose services call it as mlflow:5000)."""

@@ -169,11 +169,20 @@ def lag_text(ingest: dict) -> str:
     lag = ingest.get("consumer_lag")
     if lag is None:
         return f"consumer lag unknown ({ingest.get('error', 'no figure')})"
-    return f"consumer lag {lag:,.0f} messages"
+    text = f"consumer lag {lag:,.0f} messages"
+    dead = ingest.get("dead_letters")
+    if dead is None:
+        return text
+    total = sum(dead.values())
+    if not total:
+        return f"{text}, no dead letters since it started"
+    streams = ", ".join(f"{stream} {n:,.0f}" for stream, n in sorted(dead.items()) if n)
+    return f"{text}, {total:,.0f} dead letters since it started ({streams})"
 
 
 def _ingest_lag(metrics_url: str | None) -> dict:
-    """Total consumer lag as ingest exports it, or why it is unknown."""
+    """Total consumer lag and dead letters per stream as ingest exports them, or why they are
+    unknown: a bad message is kept on its dead-letter topic, and plant IT should hear of it."""
     import httpx
 
     from precursor.core.metrics import scrape
@@ -184,6 +193,12 @@ def _ingest_lag(metrics_url: str | None) -> dict:
         samples = scrape(metrics_url)
     except httpx.HTTPError as exc:
         return {"consumer_lag": None, "error": f"ingest metrics not reachable: {exc}"}
+    dead: dict[str, float] = {}
+    for sample in samples:
+        if sample.name == "precursor_ingest_dlq_messages_total":
+            stream = sample.labels.get("stream", "?")
+            dead[stream] = dead.get(stream, 0.0) + sample.value
     return {
-        "consumer_lag": sum(s.value for s in samples if s.name == "precursor_ingest_consumer_lag")
+        "consumer_lag": sum(s.value for s in samples if s.name == "precursor_ingest_consumer_lag"),
+        "dead_letters": dead,
     }
