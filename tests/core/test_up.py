@@ -344,6 +344,11 @@ def test_the_demo_carries_on_the_plant_its_data_dir_holds_or_says_why_it_cannot(
         datetime(2026, 10, 8, 23, 5, tzinfo=UTC), latest - timedelta(hours=1), 1441.0, 60.0
     )  # fmt: skip
     assert plant.simulator_args(40, 300, 60.0)[-2:] == ["--resume-from", "2026-12-08T16:50:00Z"]
+    # A manifest from before the backfill was kept: `up --demo` always ran a year past it.
+    manifest.write_text(json.dumps({k: v for k, v in held.items() if k != "backfill_days"}))
+    legacy = demo_plant(parse(["up", "--demo"]), manifest, latest)
+    assert (legacy.backfill_days, legacy.resume_from) == (60.0, latest - timedelta(hours=1))
+    manifest.write_text(json.dumps(held))
     # Nothing stored yet, or no demo manifest: a new plant whose history ends now.
     for stored, path in ((None, manifest), (latest, tmp_path / "none.json")):
         fresh = demo_plant(parse(["up", "--demo"]), path, stored)

@@ -77,8 +77,12 @@ def demo_plant(args: argparse.Namespace, manifest_path: Path, latest: datetime |
     on from `latest`, the newest sample stored; a new plant when there is none. Starting a new
     plant over an old one would resend its history under new times, and its dispatch events
     under ids already taken, which the database would drop."""
-    manifest = _read(manifest_path)
-    if manifest is None or latest is None or "backfill_days" not in manifest:
+    manifest = _read(manifest_path) or {}
+    if "backfill_days" not in manifest and manifest.get("days", 0) > LIVE_DAYS:
+        # Written by an `up --demo` from before manifests kept the backfill: it always ran
+        # LIVE_DAYS past its backfill.
+        manifest["backfill_days"] = manifest["days"] - LIVE_DAYS
+    if latest is None or "backfill_days" not in manifest:
         return new_plant(args)
     held = (manifest.get("seed"), manifest.get("assets"), manifest.get("interval_s"))
     if held != (DEMO_SEED, args.demo_assets, args.demo_interval):
@@ -106,9 +110,10 @@ def demo_plant(args: argparse.Namespace, manifest_path: Path, latest: datetime |
 
 def _read(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text())
+        value = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return value if isinstance(value, dict) else None
 
 
 def _rfc3339(t: datetime) -> str:
