@@ -331,3 +331,34 @@ def test_an_asset_page_lists_the_assets_earlier_alerts(page, keys, base, api_db)
         with psycopg.connect(api_db) as conn:
             conn.execute("DELETE FROM alerts WHERE alert_id = %s", (earlier,))
             conn.execute("NOTIFY precursor_scores")
+
+
+def test_an_alert_is_explained_by_the_signals_that_moved_its_odds(page, keys, base, api_db):
+    latest = "P-02-20260310T000000Z"
+    contributions = '[{"signal": "bearing_temp", "contribution": 0.7}, ' + (
+        '{"signal": "context:hour", "contribution": 0.01}]'
+    )
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO alerts (alert_id, asset_id, opened_at, updated_at, closed_at, status, "
+            "rating, peak_rating, probability, model_version, contributions) VALUES "
+            "(%s, 'P-02', %s, %s, %s, 'closed', 'low', 'high', 0.01, %s, %s)",
+            (latest, at(9), at(9, 6), at(9, 6), MODEL_VERSION, contributions),
+        )
+        conn.execute("NOTIFY precursor_scores")  # as the scorer does: cached lists are stale
+    try:
+        sign_in(page, keys["operator"])
+        listed = "async () => (await api('/v1/alerts?asset_id=P-02&limit=10')).items"
+        ids = lambda: [a["alert_id"] for a in page.evaluate(listed)]  # noqa: E731
+        wait_for(lambda: latest in ids(), 30, "the API to list it")
+        page.goto(f"{base}/#/asset/P-02")
+        page.wait_for_selector("#contributions .contrib")
+        shown = [c.inner_text() for c in page.query_selector_all("#contributions .contrib")]
+        assert len(shown) == 1 and shown[0].startswith("bearing_temp")
+        said = page.inner_text("#contributions")
+        assert "and 1 more that moved the odds by less than 5 %" in said
+        assert page.errors == []
+    finally:
+        with psycopg.connect(api_db) as conn:
+            conn.execute("DELETE FROM alerts WHERE alert_id = %s", (latest,))
+            conn.execute("NOTIFY precursor_scores")

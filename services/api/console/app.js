@@ -279,13 +279,17 @@ async function renderAsset(assetId) {
       { width: 1100, height: 130, markers: [{ t: opened, label: "alert opened" }], yLabel: s.tag })}`).join("")
       || `<p class="muted">no signals around the alert</p>`;
     const max = Math.max(...(alert.contributions || []).map((c) => Math.abs(c.contribution)), 1e-9);
+    // A signal that moved the odds by under 5 % (×1.0) is not part of the explanation.
+    const weighty = (alert.contributions || []).filter((c) => Math.abs(c.contribution) >= Math.log(1.05));
+    const slight = (alert.contributions || []).length - weighty.length;
     // A contribution is SHAP log-odds; e^c is the factor by which that signal multiplied the
     // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
     contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${esc(alert.status)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}</p>
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
-      (alert.contributions || []).map((c) => `<div class="contrib"><span style="min-width:14em">${signal(c.signal)}</span>
+      weighty.map((c) => `<div class="contrib"><span style="min-width:14em">${signal(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
         <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("") +
+      (slight ? `<p class="muted">and ${slight} more that moved the odds by less than 5 %</p>` : "") +
       outcomeForm(alert);
   }
   const latest = asset.latest;
