@@ -138,6 +138,8 @@ class Simulation:
         wall0 = None
         sent_to = send_from
         for first in range(0, total, per_day):
+            if stop is not None and stop():  # each day, so a stop need not wait for a backfill
+                return sent_to
             idx = np.arange(first, min(first + per_day, total))
             t = idx * float(cfg.interval_s)
             lo, hi = float(t[0]), float(t[-1]) + cfg.interval_s

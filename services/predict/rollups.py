@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -117,24 +118,36 @@ _TAKE_TURN = "SELECT pg_advisory_xact_lock(%(key)s)"
 _LOCK_KEY = 0x70726563  # "prec"
 
 
-def refresh_rollups(conn: psycopg.Connection, chunk: int = 5000, max_chunks: int = 10_000) -> int:
+def refresh_rollups(
+    conn: psycopg.Connection,
+    chunk: int = 5000,
+    max_chunks: int = 10_000,
+    stop: Callable[[], bool] | None = None,
+) -> int:
     """Roll up every marked bucket, then every day marked on its own (in chunks, one
     transaction each, one maintainer at a time); returns buckets done. On TimescaleDB, where the
-    15-minute rollup is a continuous aggregate, this commits the caller's open transaction."""
+    15-minute rollup is a continuous aggregate, this commits the caller's open transaction.
+    `stop` is asked between chunks: a backfill's backlog takes many, and a service told to stop
+    should not finish them first (the marks left are taken up by the next round)."""
+    go_on = (lambda: True) if stop is None else (lambda: not stop())
     if is_continuous_aggregate(conn):
-        done = _refresh_continuous(conn, chunk, max_chunks)
+        done = _refresh_continuous(conn, chunk, max_chunks, go_on)
     else:
-        done = _refresh_table(conn, chunk, max_chunks)
-    days_done = _refresh_marked_days(conn, chunk // 10, max_chunks)  # a day is ~96 buckets
+        done = _refresh_table(conn, chunk, max_chunks, go_on)
+    days_done = _refresh_marked_days(conn, chunk // 10, max_chunks, go_on)  # a day: ~96 buckets
     if done or days_done:
         logger.info("rolled up %d buckets and %d marked days", done, days_done)
     return done
 
 
-def _refresh_table(conn: psycopg.Connection, chunk: int, max_chunks: int) -> int:
+def _refresh_table(
+    conn: psycopg.Connection, chunk: int, max_chunks: int, go_on: Callable[[], bool]
+) -> int:
     """The 15-minute table and the days its buckets fall in, recomputed chunk by chunk."""
     done = 0
     for _ in range(max_chunks):
+        if not go_on():
+            break
         with conn.transaction():
             conn.execute(_TAKE_TURN, {"key": _LOCK_KEY})
             taken, assets, days = conn.execute(_REFRESH_15M, {"limit": chunk}).fetchone()
@@ -146,10 +159,14 @@ def _refresh_table(conn: psycopg.Connection, chunk: int, max_chunks: int) -> int
     return done
 
 
-def _refresh_marked_days(conn: psycopg.Connection, day_chunk: int, max_chunks: int) -> int:
+def _refresh_marked_days(
+    conn: psycopg.Connection, day_chunk: int, max_chunks: int, go_on: Callable[[], bool]
+) -> int:
     """Days marked on their own, rolled up from the 15-minute rollup; returns days done."""
     days_done = 0
     for _ in range(max_chunks):
+        if not go_on():
+            break
         with conn.transaction():
             conn.execute(_TAKE_TURN, {"key": _LOCK_KEY})
             marked = conn.execute(_TAKE_DAYS, {"limit": day_chunk}).fetchall()
@@ -197,7 +214,9 @@ def is_continuous_aggregate(conn: psycopg.Connection) -> bool:
             conn.rollback()  # only read: leave the connection as it was found
 
 
-def _refresh_continuous(conn: psycopg.Connection, chunk: int, max_chunks: int) -> int:
+def _refresh_continuous(
+    conn: psycopg.Connection, chunk: int, max_chunks: int, go_on: Callable[[], bool]
+) -> int:
     """Refresh the aggregate over the marked buckets, then roll their days up, chunk by chunk.
     A session advisory lock keeps maintainers in turn across the three steps."""
     conn.commit()  # a refresh cannot run inside a transaction
@@ -208,6 +227,8 @@ def _refresh_continuous(conn: psycopg.Connection, chunk: int, max_chunks: int) -
         conn.execute("SELECT pg_advisory_lock(%(key)s)", {"key": _LOCK_KEY})
         try:
             for _ in range(max_chunks):
+                if not go_on():
+                    break
                 with conn.transaction():
                     taken = conn.execute(_TAKE_MARKS, {"limit": chunk}).fetchone()[0]
                 lo, hi = conn.execute(_PENDING_SPAN).fetchone()

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -151,10 +152,13 @@ class Scorer:
 
     # -- one cycle -----------------------------------------------------------------------------
 
-    def cycle(self, conn: psycopg.Connection) -> int:
-        """Roll up, then score every grid time not scored yet; returns rows written."""
-        refresh_rollups(conn)
+    def cycle(self, conn: psycopg.Connection, stop: Callable[[], bool] | None = None) -> int:
+        """Roll up, then score every grid time not scored yet; returns rows written. `stop` is
+        asked between rollup chunks and before scoring."""
+        refresh_rollups(conn, stop=stop)
         conn.commit()
+        if stop is not None and stop():
+            return 0
         if not self.refresh_model(conn):
             return 0
         mine = self._my_assets(conn)
@@ -344,7 +348,7 @@ def run_scorer(
             if pool is None:
                 pool = open_pool(settings, max_size=2)
             with pool.connection() as conn:
-                written = scorer.cycle(conn)
+                written = scorer.cycle(conn, stop.is_set)
             if scorer.model is None and not scorer.registry_down and not waiting_logged:
                 logger.info("no champion model yet: rollups kept current; run `precursor train`")
                 waiting_logged = True

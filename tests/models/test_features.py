@@ -254,6 +254,31 @@ def test_concurrent_rollup_maintainers_leave_daily_rollups_exact(pg_server, sim_
     _same_daily_rollups(db.rday, FRAMES.rday)
 
 
+def test_a_stop_ends_a_rollup_backlog_between_chunks_and_the_next_round_finishes_it(
+    pg_server, sim_template
+) -> None:
+    from tests.conftest import drop_database, fresh_database
+
+    url = fresh_database(pg_server, template=sim_template)  # every bucket marked, none rolled up
+    try:
+        with psycopg.connect(url) as conn:
+            marked = conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0]
+            asked = []
+
+            def stop() -> bool:
+                asked.append(1)
+                return len(asked) > 1  # told to stop after the first chunk
+
+            assert refresh_rollups(conn, chunk=40, stop=stop) == 40
+            left = conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0]
+            assert marked > 40 and left == marked - 40
+            refresh_rollups(conn)  # the next round takes up the marks left
+            db = load_frames(conn, START - timedelta(days=30), END + timedelta(days=1))
+    finally:
+        drop_database(pg_server, url)
+    _same_daily_rollups(db.rday, FRAMES.rday)
+
+
 def test_database_rollups_follow_late_and_duplicate_samples(seeded: str) -> None:
     with psycopg.connect(seeded) as conn:
         row = conn.execute(

@@ -239,3 +239,17 @@ def test_a_resumed_plant_sends_exactly_what_the_whole_run_sends_from_that_time_o
     assert resumed.sent == expected  # same messages, same values, same order
     assert len(expected) < len(whole.sent) and any(m[0] == "dispatch" for m in expected)
     assert last == cfg.samples_per_asset * cfg.interval_s - cfg.interval_s
+
+
+def test_a_stop_ends_a_backfill_within_a_day_of_snapshots() -> None:
+    cfg = SimConfig(seed=7, assets=3, days=5, interval_s=300)
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # stop asked for as the third day begins
+
+    sink = _ListSink()
+    last = Simulation(cfg).emit(sink, stop=stop)
+    assert last == 2 * DAY - cfg.interval_s
+    assert max(m[2]["ts"] for m in sink.sent if m[0] == "signals") < "2026-01-03"
