@@ -362,3 +362,23 @@ def test_an_alert_is_explained_by_the_signals_that_moved_its_odds(page, keys, ba
         with psycopg.connect(api_db) as conn:
             conn.execute("DELETE FROM alerts WHERE alert_id = %s", (latest,))
             conn.execute("NOTIFY precursor_scores")
+
+
+def test_an_operator_acknowledges_on_the_asset_page(page, keys, base, api_db) -> None:
+    with psycopg.connect(api_db) as conn:
+        alert_id = conn.execute(
+            "SELECT alert_id FROM alerts WHERE asset_id = 'C-01' AND status = 'open'"
+        ).fetchone()[0]
+    sign_in(page, keys["operator"])
+    page.goto(f"{base}/#/asset/C-01")
+    page.once("dialog", lambda d: d.accept("belt checked"))
+    page.click("#ack-here")
+    page.wait_for_selector("#acked:has-text('acknowledged by operator-tester')")
+    assert page.inner_text("#acked").endswith(": belt checked")
+    assert page.query_selector("#ack-here") is None
+    with psycopg.connect(api_db) as conn:
+        status, by = conn.execute(
+            "SELECT status, acknowledged_by FROM alerts WHERE alert_id = %s", (alert_id,)
+        ).fetchone()
+    assert (status, by) == ("acknowledged", "operator-tester")
+    assert page.errors == []

@@ -284,7 +284,9 @@ async function renderAsset(assetId) {
     const slight = (alert.contributions || []).length - weighty.length;
     // A contribution is SHAP log-odds; e^c is the factor by which that signal multiplied the
     // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
-    contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${esc(alert.status)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}</p>
+    contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${esc(alert.status)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}
+      ${alert.status === "open" && can("operator") ? `<button id="ack-here">Acknowledge</button>` : ""}
+      ${alert.acknowledged_by ? `<span class="muted" id="acked">acknowledged by ${esc(alert.acknowledged_by)} ${when(alert.acknowledged_at)}${alert.ack_comment ? `: ${esc(alert.ack_comment)}` : ""}</span>` : ""}</p>
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
       weighty.map((c) => `<div class="contrib"><span style="min-width:14em">${signal(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
@@ -301,6 +303,15 @@ async function renderAsset(assetId) {
     <section class="card" id="contributions"><h3>Why: top contributions of the latest alert</h3>${contribHtml}</section></div>
     <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after; the ones it named first)</h3>${signalsHtml}</section>
     ${alerts.length > 1 ? earlierAlerts(alerts.slice(1)) : ""}`;
+  // Operators acknowledge where they read why the alert was raised, as on the alert list.
+  $("#ack-here")?.addEventListener("click", async () => {
+    const comment = prompt("Comment (optional)") || null;
+    try {
+      await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}/ack`, { method: "POST", body: JSON.stringify({ comment }) });
+      toast("Acknowledged");
+    } catch (error) { toast(error.message); }
+    renderAsset(assetId);
+  });
   $("#outcome")?.addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
