@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -302,66 +303,62 @@ def test_the_kpi_page_is_offered_only_to_roles_that_may_read_it(page, keys) -> N
     assert page.is_visible("nav a[data-view=forecast]")
 
 
-def test_an_asset_page_lists_the_assets_earlier_alerts(page, keys, base, api_db) -> None:
-    earlier = "P-01-20260303T040000Z"
+@contextmanager
+def _closed_alert(page, api_db: str, alert_id: str, spans: tuple, contributions: list, **extra):
+    """A closed alert stored for the duration of a test, once the signed-in page's API lists
+    it (a cached list is stale until the scorer's notification, sent here as it would be)."""
+    asset, opened, closed = spans
+    columns = {"alert_id": alert_id, "asset_id": asset, "opened_at": opened, "updated_at": closed,
+               "closed_at": closed, "status": "closed", "rating": "low", "peak_rating": "high",
+               "probability": 0.01, "model_version": MODEL_VERSION,
+               "contributions": psycopg.types.json.Jsonb(contributions), **extra}  # fmt: skip
     with psycopg.connect(api_db) as conn:
         conn.execute(
-            "INSERT INTO alerts (alert_id, asset_id, opened_at, updated_at, closed_at, status, "
-            "rating, peak_rating, probability, model_version, contributions, outcome) VALUES "
-            "(%s, 'P-01', %s, %s, %s, 'closed', 'low', 'high', 0.01, %s, "
-            '\'[{"signal": "context:hour", "contribution": 0.4}]\', \'false_alarm\')',
-            (earlier, at(2, 4), at(2, 10), at(2, 10), MODEL_VERSION),
+            f"INSERT INTO alerts ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})",
+            list(columns.values()),
         )
-        conn.execute("NOTIFY precursor_scores")  # as the scorer does: cached lists are stale
+        conn.execute("NOTIFY precursor_scores")
     try:
-        sign_in(page, keys["operator"])
-        listed = "async () => (await api('/v1/alerts?asset_id=P-01&limit=10')).items"
+        listed = f"async () => (await api('/v1/alerts?asset_id={asset}&limit=10')).items"
         ids = lambda: [a["alert_id"] for a in page.evaluate(listed)]  # noqa: E731
-        wait_for(lambda: earlier in ids(), 30, "the API to list it")
+        wait_for(lambda: alert_id in ids(), 30, "the API to list it")
+        yield
+    finally:
+        with psycopg.connect(api_db) as conn:
+            conn.execute("DELETE FROM alerts WHERE alert_id = %s", (alert_id,))
+            conn.execute("NOTIFY precursor_scores")
+
+
+def test_an_asset_page_lists_the_assets_earlier_alerts(page, keys, base, api_db) -> None:
+    sign_in(page, keys["operator"])
+    spans = ("P-01", at(2, 4), at(2, 10))
+    hour = [{"signal": "context:hour", "contribution": 0.4}]
+    with _closed_alert(page, api_db, "P-01-20260303T040000Z", spans, hour, outcome="false_alarm"):
         page.goto(f"{base}/#/asset/P-01")
         row = page.wait_for_selector("#earlier tbody tr")
         assert len(page.query_selector_all("#earlier tbody tr")) == 1
         cells = [c.inner_text().strip() for c in row.query_selector_all("td")]
-        opened, closed = (f"{t:%Y-%m-%d %H:%M}" for t in (at(2, 4), at(2, 10)))
+        opened, closed = (f"{t:%Y-%m-%d %H:%M}" for t in spans[1:])
         assert cells == ["◆ high", opened, closed, "false alarm", "hour of day"]
         # The latest alert still leads the page.
         assert "opened 2026-03-09 03:45" in page.inner_text("#contributions")
-        assert page.errors == []
-    finally:
-        with psycopg.connect(api_db) as conn:
-            conn.execute("DELETE FROM alerts WHERE alert_id = %s", (earlier,))
-            conn.execute("NOTIFY precursor_scores")
+    assert page.errors == []
 
 
 def test_an_alert_is_explained_by_the_signals_that_moved_its_odds(page, keys, base, api_db):
-    latest = "P-02-20260310T000000Z"
-    contributions = '[{"signal": "bearing_temp", "contribution": 0.7}, ' + (
-        '{"signal": "context:hour", "contribution": 0.01}]'
-    )
-    with psycopg.connect(api_db) as conn:
-        conn.execute(
-            "INSERT INTO alerts (alert_id, asset_id, opened_at, updated_at, closed_at, status, "
-            "rating, peak_rating, probability, model_version, contributions) VALUES "
-            "(%s, 'P-02', %s, %s, %s, 'closed', 'low', 'high', 0.01, %s, %s)",
-            (latest, at(9), at(9, 6), at(9, 6), MODEL_VERSION, contributions),
-        )
-        conn.execute("NOTIFY precursor_scores")  # as the scorer does: cached lists are stale
-    try:
-        sign_in(page, keys["operator"])
-        listed = "async () => (await api('/v1/alerts?asset_id=P-02&limit=10')).items"
-        ids = lambda: [a["alert_id"] for a in page.evaluate(listed)]  # noqa: E731
-        wait_for(lambda: latest in ids(), 30, "the API to list it")
+    sign_in(page, keys["operator"])
+    contributions = [{"signal": "bearing_temp", "contribution": 0.7},
+                     {"signal": "context:hour", "contribution": 0.01}]  # fmt: skip
+    spans = ("P-02", at(9), at(9, 6))
+    with _closed_alert(page, api_db, "P-02-20260310T000000Z", spans, contributions):
         page.goto(f"{base}/#/asset/P-02")
         page.wait_for_selector("#contributions .contrib")
         shown = [c.inner_text() for c in page.query_selector_all("#contributions .contrib")]
         assert len(shown) == 1 and shown[0].startswith("bearing_temp")
         said = page.inner_text("#contributions")
         assert "and 1 more that moved the odds by less than 5 %" in said
-        assert page.errors == []
-    finally:
-        with psycopg.connect(api_db) as conn:
-            conn.execute("DELETE FROM alerts WHERE alert_id = %s", (latest,))
-            conn.execute("NOTIFY precursor_scores")
+    assert page.errors == []
 
 
 def test_an_operator_acknowledges_on_the_asset_page(page, keys, base, api_db) -> None:
