@@ -23,11 +23,16 @@ from tests.helpers import wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _start_up(data_dir: Path) -> subprocess.Popen:
+# A demo plant small and fast enough for a test: 4 assets, 2 days backfilled, 3600x live.
+SMALL_DEMO = ("--demo", "--demo-assets", "4", "--demo-days", "2", "--demo-speed", "3600",
+              "--demo-interval", "300")  # fmt: skip
+
+
+def _start_up(data_dir: Path, *flags: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
     env.update({"PRECURSOR_DATA_DIR": str(data_dir), "PRECURSOR_METRICS_PORT": "0"})
     return subprocess.Popen(
-        [sys.executable, "-m", "precursor", "up", "--api-port", "0"],
+        [sys.executable, "-m", "precursor", "up", "--api-port", "0", *flags],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -198,14 +203,7 @@ def test_up_killed_outright_leaves_no_orphans(tmp_path: Path) -> None:
 
 def test_up_demo_backfills_a_plant_then_keeps_data_flowing(tmp_path: Path) -> None:
     data_dir = tmp_path / "stack"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
-    env.update({"PRECURSOR_DATA_DIR": str(data_dir), "PRECURSOR_METRICS_PORT": "0"})
-    up = subprocess.Popen(
-        [sys.executable, "-m", "precursor", "up", "--api-port", "0", "--demo", "--demo-assets",
-         "4", "--demo-days", "2", "--demo-speed", "3600", "--demo-interval", "300"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
+    up = _start_up(data_dir, *SMALL_DEMO)
     try:
         endpoints = _wait_endpoints(data_dir, up)
 
@@ -227,18 +225,6 @@ def test_up_demo_backfills_a_plant_then_keeps_data_flowing(tmp_path: Path) -> No
     assert up.returncode == 0
 
 
-def _start_demo(data_dir: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSOR_")}
-    env.update({"PRECURSOR_DATA_DIR": str(data_dir), "PRECURSOR_METRICS_PORT": "0"})
-    return subprocess.Popen(
-        [sys.executable, "-m", "precursor", "up", "--api-port", "0", "--no-demo-script", "--demo",
-         "--demo-assets", "4", "--demo-days", "2", "--demo-speed", "3600", "--demo-interval",
-         "300"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-
-
 def _resumed_at(log: Path) -> datetime | None:
     """When the simulator last said it carried the plant on from, if it ever did."""
     lines = log.read_text().splitlines() if log.exists() else []
@@ -253,7 +239,7 @@ def _demo_run(data_dir: Path, resumes: bool) -> dict:
     the end of the earlier run's (an hour after where it says it carries on from)."""
     (data_dir / "endpoints.json").unlink(missing_ok=True)
     log = data_dir / "logs" / "simulator.log"
-    up = _start_demo(data_dir)
+    up = _start_up(data_dir, "--no-demo-script", *SMALL_DEMO)
     try:
         url = _wait_endpoints(data_dir, up)["database_url"]
 
