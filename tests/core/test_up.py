@@ -56,6 +56,15 @@ def _tree(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
+def _cmdline(proc: psutil.Process) -> list[str]:
+    """A process's command line, or none if it ended since it was listed (PostgreSQL forks
+    short-lived workers)."""
+    try:
+        return proc.cmdline()
+    except psutil.NoSuchProcess:
+        return []
+
+
 def _gone(procs: list[psutil.Process]) -> bool:
     for p in procs:
         try:
@@ -107,7 +116,7 @@ def test_up_takes_outside_messages_and_stops_cleanly_then_reuses_its_data(tmp_pa
         for key in ("database_url", "kafka_bootstrap", "api_url", "mlflow_tracking_uri"):
             assert endpoints[key], key
         children = _tree(up.pid)
-        names = " ".join(" ".join(p.cmdline()) for p in children)
+        names = " ".join(" ".join(_cmdline(p)) for p in children)
         for part in ("postgres", "tansu", "ingest", "score", "serve"):
             assert part in names, part
 
