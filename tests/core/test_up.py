@@ -339,6 +339,15 @@ def test_the_demo_carries_on_the_plant_its_data_dir_holds_or_says_why_it_cannot(
         datetime(2026, 10, 8, 23, 5, tzinfo=UTC), latest - timedelta(hours=1), 1441.0, 60.0
     )  # fmt: skip
     assert plant.simulator_args(40, 300, 60.0)[-2:] == ["--resume-from", "2026-12-08T16:50:00Z"]
+    # ... and the flags it did not follow are said, not dropped without a word.
+    assert plant.unused == (
+        "--no-demo-script shapes a new plant; this one keeps its scripted asset",
+    )
+    shorter = demo_plant(parse(["up", "--demo", "--demo-days", "30"]), manifest, latest)
+    assert (shorter.backfill_days, shorter.unused) == (
+        60.0, ("--demo-days 30 shapes a new plant; this one keeps its 60 days of history",)
+    )  # fmt: skip
+    assert demo_plant(parse(["up", "--demo"]), manifest, latest).unused == ()
     # A manifest from before the backfill was kept: `up --demo` always ran a year past it.
     manifest.write_text(json.dumps({k: v for k, v in held.items() if k != "backfill_days"}))
     legacy = demo_plant(parse(["up", "--demo"]), manifest, latest)

@@ -27,6 +27,8 @@ class DemoPlant:
     backfill_days: float
     degrade_at_h: float | None
     resume_from: datetime | None = None
+    # Flags of this run that shape only a new plant, said when a plant is carried on instead.
+    unused: tuple[str, ...] = ()
 
     def simulator_args(self, assets: int, interval_s: int, speed: float) -> list[str]:
         """`precursor simulate` arguments for this plant, to Kafka, paced after its backfill."""
@@ -105,7 +107,21 @@ def demo_plant(args: argparse.Namespace, manifest_path: Path, latest: datetime |
         backfill_days=manifest["backfill_days"],
         degrade_at_h=manifest.get("degrade_at_h"),
         resume_from=resume_from,
+        unused=_unused_flags(args, manifest),
     )
+
+
+def _unused_flags(args: argparse.Namespace, manifest: dict) -> tuple[str, ...]:
+    """What this run asked for that the plant carried on does not do, in words."""
+    unused = []
+    if args.demo_days != manifest["backfill_days"]:
+        unused.append(
+            f"--demo-days {args.demo_days:g} shapes a new plant; this one keeps its "
+            f"{manifest['backfill_days']:g} days of history"
+        )
+    if args.no_demo_script and manifest.get("degrade_at_h") is not None:
+        unused.append("--no-demo-script shapes a new plant; this one keeps its scripted asset")
+    return tuple(unused)
 
 
 def _read(path: Path) -> dict | None:

@@ -285,7 +285,8 @@ def _demo_lines(plant: DemoPlant) -> list[str]:
     if plant.resume_from is not None:
         return [
             "  demo       the simulated plant of an earlier run, carried on from "
-            f"{plant.resume_from:%Y-%m-%d %H:%M} UTC plant time (log: logs/simulator.log)"
+            f"{plant.resume_from:%Y-%m-%d %H:%M} UTC plant time (log: logs/simulator.log)",
+            *(f"             {line}" for line in plant.unused),
         ]
     return [
         "  demo       simulated plant: backfilling, then live (log: logs/simulator.log)",
