@@ -69,11 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _innermost(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The (sub)command parser the parsed arguments ended in, e.g. `bench score`'s."""
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        chosen = getattr(args, sub.dest, None) if sub is not None else None
+        if chosen not in (sub.choices if sub is not None else {}):
+            return parser
+        parser = sub.choices[chosen]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; PrecursorError, or an OSError on a named file, becomes a one-line
     message and exit code 1."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse blames the top-level parser; the user wants the command that refused them.
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         from precursor.core.settings import load_settings

@@ -89,7 +89,8 @@ def test_cli_every_command_has_help(command: str) -> None:
      ["train", "--truth", "/nonexistent/ground_truth.jsonl"],
      ["backtest", "--truth", "/nonexistent/ground_truth.jsonl"],
      ["simulate", "--degrade-at", "-1"], ["simulate", "--degrade-at", "soon"],
-     ["simulate", "--backfill-days", "-2"], ["simulate", "--backfill-days", "inf"]],
+     ["simulate", "--backfill-days", "-2"], ["simulate", "--backfill-days", "inf"],
+     ["status", "extra"], ["score", "--interval", "-3"], ["bench", "score", "--nope"]],
 )  # fmt: skip
 def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     result = _run(*args)
@@ -98,6 +99,14 @@ def test_cli_bad_argument_is_one_line_and_nonzero(args: list[str]) -> None:
     assert len(lines) == 1 and "error" in lines[0]
     command = "precursor" if args[0] == "frobnicate" else f"precursor {args[0]}"
     assert lines[0].startswith(command), lines[0]  # says which command it was
+
+
+def test_an_unknown_argument_names_the_command_that_refused_it() -> None:
+    result = _run("bench", "score", "--nope", "x")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "precursor bench score: error: unrecognized arguments: --nope x (see --help)\n"
+    )
 
 
 def test_bench_ingest_fewer_samples_than_one_message_is_one_line() -> None:
