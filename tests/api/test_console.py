@@ -193,6 +193,24 @@ def test_a_bad_key_is_refused_at_sign_in(page) -> None:
     page.wait_for_selector("#login-error:has-text('unknown or revoked')")
 
 
+def test_a_link_with_a_key_signs_in_and_takes_the_key_out_of_the_address(page, keys, base) -> None:
+    # A new tab opened on the link, as `up --demo` prints it.
+    tab = page.context.new_page()
+    tab.on("pageerror", lambda e: page.errors.append(str(e)))
+    tab.goto(f"{base}/#key={keys['hse']}")
+    tab.wait_for_selector("#who:has-text('hse-tester')")
+    tab.wait_for_selector("#alerts tbody tr")
+    assert tab.evaluate("location.hash") == "#/alerts"
+    tab.go_back()  # the page before the link (a blank tab), no entry holding the key
+    assert tab.url == "about:blank"
+    tab.close()
+    tab = page.context.new_page()
+    tab.goto(f"{base}/#key=prc_revoked")
+    tab.wait_for_selector("#login-error:has-text('The key in that link is unknown or revoked')")
+    assert tab.evaluate("location.hash") == "#/alerts"
+    assert page.errors == []
+
+
 def test_alert_list_leads_with_the_peak_a_closed_alert_reached(page, keys, api_db: str) -> None:
     with psycopg.connect(api_db) as conn:
         alert_id, peak, latest = conn.execute(

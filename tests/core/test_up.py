@@ -300,6 +300,11 @@ def test_a_second_demo_carries_on_the_plant_the_first_left(tmp_path: Path) -> No
     }
     first_end = runs[0]["latest"].strftime("%Y-%m-%dT%H:%M:%SZ")
     assert {k for k, v in plan.items() if v <= first_end} <= set(stored)
+    # Both runs print the console's address signed in with the one key the data dir keeps.
+    kept = (data_dir / "demo-console-key").read_text().strip()
+    for run in runs:
+        line = next(x for x in run["out"].splitlines() if x.startswith("  console "))
+        assert f"/#key={kept}  (signed in with the demo's admin key" in line, line
 
 
 @pytest.mark.parametrize(
@@ -428,3 +433,25 @@ def test_up_says_which_model_will_score_or_what_gives_it_one(database_url: str) 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("INSERT INTO model_versions (version, champion) VALUES ('3', true)")
     assert model_state(settings, demo=True) == "precursor-risk version 3 (champion)"
+
+
+def test_the_demo_keeps_one_console_key_in_its_data_dir(database_url: str, tmp_path: Path) -> None:
+    from precursor.cli.commands.demo_key import KEY_FILE, demo_console_key
+    from services.api.keys import resolve, revoke_key
+
+    with psycopg.connect(database_url) as conn:
+        key = demo_console_key(conn, tmp_path)
+        kept = tmp_path / KEY_FILE
+        assert kept.read_text() == key + "\n"
+        assert kept.stat().st_mode & 0o777 == 0o600  # an admin key: its owner's eyes only
+        principal = resolve(conn, key)
+        assert principal is not None and principal.role == "admin"
+        # A second `up --demo` opens the console with the same key, not one more each run.
+        assert demo_console_key(conn, tmp_path) == key
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 1
+        # Revoked, it no longer signs in: the next run makes a new one.
+        revoke_key(conn, principal.key_id)
+        conn.commit()
+        again = demo_console_key(conn, tmp_path)
+        assert again != key and kept.read_text() == again + "\n"
+        assert resolve(conn, again) is not None

@@ -19,6 +19,7 @@ from precursor.cli.commands.args import (
     simulated_days,
     snapshot_interval,
 )
+from precursor.cli.commands.demo_key import KEY_FILE, demo_console_key
 from precursor.cli.commands.demo_plant import DemoPlant, demo_plant, new_plant
 from precursor.core.errors import RuntimeStartError
 from precursor.core.runtime.processes import answers, free_port, port_in_use, wait_until
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_api:
             api_url = _start_api(stack, api_port, settings.api_host)
         endpoints = stack.announce(api_url)
-        _print_summary(stack, endpoints, plant)
+        key = _console_key(stack) if args.demo and api_url else None
+        _print_summary(stack, endpoints, plant, key)
         trainer = _DemoTrainer(stack, args, plant) if plant is not None else None
         while not stop.wait(0.5):
             stack.supervise()
@@ -298,7 +300,21 @@ def _demo_lines(plant: DemoPlant) -> list[str]:
     ]
 
 
-def _print_summary(stack: Stack, endpoints, plant: DemoPlant | None = None) -> None:
+def _console_key(stack: Stack) -> str | None:
+    """The demo's console key (see demo_key); None, and the console asks for one, if the
+    database will not give it."""
+    assert stack.resolved.database_url is not None
+    try:
+        with psycopg.connect(stack.resolved.database_url.get_secret_value()) as conn:
+            return demo_console_key(conn, stack.data_dir)
+    except (psycopg.Error, OSError) as exc:
+        print(f"  (no console key for the demo: {exc})", flush=True)
+        return None
+
+
+def _print_summary(
+    stack: Stack, endpoints, plant: DemoPlant | None = None, console_key: str | None = None
+) -> None:
     db_kind = "embedded PostgreSQL" if stack.postgres else "external database"
     kafka_kind = "embedded Tansu broker (memory storage)" if stack.broker else "external Kafka"
     simulator = [s for s in stack.services if s.name == "simulator"]
@@ -316,6 +332,12 @@ def _print_summary(stack: Stack, endpoints, plant: DemoPlant | None = None) -> N
         *(
             [
                 f"  api docs   {endpoints.api_url}/docs",
+                (
+                    f"  console    {endpoints.api_url}/#key={console_key}  (signed in with the "
+                    f"demo's admin key, kept in {stack.data_dir / KEY_FILE})"
+                    if console_key
+                    else f"  console    {endpoints.api_url}/  (sign in with an API key)"
+                ),
                 "  api keys   precursor apikey create --role operator|reliability|hse|admin "
                 "--name NAME",
             ]

@@ -604,8 +604,18 @@ $("#logout").addEventListener("click", () => {
   location.reload();
 });
 (async () => {
-  if (state.key) {
-    try { await signIn(state.key); } catch (error) { state.key = null; sessionStorage.removeItem(KEY); }
+  // `up --demo` prints the console's address with its key after #key=: taken out of the address
+  // bar and the history at once, so that it is not left on screen or in a bookmark.
+  const given = location.hash.match(/^#key=(prc_[\w-]+)$/);
+  if (given) history.replaceState(null, "", `${location.pathname}#/alerts`);
+  if (given || state.key) {
+    try {
+      await signIn(given ? given[1] : state.key);
+    } catch (error) {
+      state.key = null;
+      sessionStorage.removeItem(KEY);
+      if (given) return showLogin(error.status === 401 ? "The key in that link is unknown or revoked." : error.message);
+    }
   }
   route();
 })();
