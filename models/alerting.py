@@ -81,4 +81,9 @@ class AlertMachine:
                 closed_at=t,
             )
             return None, Transition("closed", closed)
-        return replace(current, below_since=since, updated_at=t), None
+        # The alert carries the latest rating and probability (its peak keeps the highest), so
+        # that an open alert easing off does not go on showing a risk the asset no longer has.
+        eased = replace(
+            current, rating=rating, probability=probability, below_since=since, updated_at=t
+        )
+        return eased, None

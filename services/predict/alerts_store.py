@@ -28,6 +28,7 @@ COLUMNS = (
     "acknowledged_at",
     "ack_comment",
     "outcome",
+    "below_since",
 )
 
 
@@ -43,7 +44,7 @@ def open_alerts(conn: psycopg.Connection) -> dict[str, Alert]:
 def alert_json(row: dict) -> dict:
     """The alert as the API and the alerts topic show it."""
     out = {k: row.get(k) for k in COLUMNS}
-    for k in ("opened_at", "updated_at", "closed_at", "acknowledged_at"):
+    for k in ("opened_at", "updated_at", "closed_at", "acknowledged_at", "below_since"):
         if isinstance(out[k], datetime):
             out[k] = out[k].isoformat()
     return out

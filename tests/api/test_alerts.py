@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import auth
-from tests.api.seed import P01_ALERT
+from tests.api.seed import P01_ALERT, at
 
 P01 = P01_ALERT
 C01 = "C-01-20260309T120000Z"
@@ -17,6 +17,12 @@ def test_alerts_list_newest_first_with_filters(client, keys) -> None:
     assert {a["asset_id"] for a in items} == {"P-01", "P-02", "C-01"}
     closed = client.get("/v1/alerts?status=closed", headers=h).json()["items"]
     assert [a["asset_id"] for a in closed] == ["P-02"] and closed[0]["closed_at"] is not None
+    # P-02's spike fell below the line at hour 7; the alert closed 4 h (the cool-down) later,
+    # with the score that closed it, and still says when the easing began.
+    assert (closed[0]["below_since"], closed[0]["closed_at"], closed[0]["rating"]) == (
+        at(7, 7).isoformat(), at(7, 11).isoformat(), "low"
+    )  # fmt: skip
+    assert next(a for a in items if a["asset_id"] == "P-01")["below_since"] is None
     only = client.get("/v1/alerts?asset_id=P-01", headers=h).json()["items"]
     assert [a["alert_id"] for a in only] == [P01]
     crit = client.get("/v1/alerts?rating=critical", headers=h).json()["items"]

@@ -225,6 +225,25 @@ def test_alert_list_leads_with_the_peak_a_closed_alert_reached(page, keys, api_d
     assert page.errors == []
 
 
+def test_an_open_alert_that_has_eased_says_since_when(page, keys, base, api_db) -> None:
+    sign_in(page, keys["operator"])
+    spans = ("F-01", at(9, 1), at(9, 3))
+    fan = [{"signal": "fan_vibration", "contribution": 0.7}]
+    eased = {"closed_at": None, "status": "open", "rating": "low", "below_since": at(9, 2)}
+    with _closed_alert(page, api_db, "F-01-20260310T010000Z", spans, fan, **eased):
+        page.goto(f"{base}/#/alerts")
+        row = page.wait_for_selector("tr[data-alert='F-01-20260310T010000Z']")
+        since = f"{at(9, 2):%Y-%m-%d %H:%M}"
+        assert row.query_selector("td:nth-child(3)").inner_text() == (
+            f"open · below alert level since {since}"
+        )
+        assert row.query_selector("td.latest").inner_text().startswith("○ low")
+        page.goto(f"{base}/#/asset/F-01")
+        page.wait_for_selector("#contributions .easing")
+        assert f"since {since}" in page.inner_text("#contributions")
+    assert page.errors == []
+
+
 def test_charts_keep_their_labels_inside_and_break_lines_at_gaps(page, keys) -> None:
     sign_in(page, keys["admin"])
     # Long reason codes, as real plants have: every label must lie inside the drawing.

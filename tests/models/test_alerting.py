@@ -77,3 +77,18 @@ def test_at_most_one_open_alert_and_transitions_alternate(seq) -> None:
         else:
             assert open_now
             open_now = False
+
+
+def test_an_alert_easing_off_shows_the_latest_risk_and_keeps_its_peak() -> None:
+    steps = [("high", 0.3), ("critical", 0.6), ("low", 0.07), ("medium", 0.09)]
+    alert, kinds = None, []
+    for i, (rating, p) in enumerate(steps):
+        alert, tr = MACHINE.step(alert, "CV-01", T0 + i * STEP, rating, p)
+        kinds.append(tr.kind if tr else None)
+    assert alert is not None and alert.is_open  # within the cool-down
+    assert (alert.rating, alert.probability, alert.peak_rating) == ("medium", 0.09, "critical")
+    assert alert.below_since == T0 + 2 * STEP  # from the first score below the line
+    # Back at high (under its peak): the cool-down clock stops, no second escalation.
+    alert, tr = MACHINE.step(alert, "CV-01", T0 + 4 * STEP, "high", 0.3)
+    assert tr is None and (alert.rating, alert.below_since) == ("high", None)
+    assert kinds == ["opened", "escalated", None, None]

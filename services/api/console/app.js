@@ -221,6 +221,10 @@ function currentView() {
 // and a closed alert those of the score that closed it (so it reads "low"): the list leads with
 // the peak the alert reached, as the register entry it fed does, and shows the latest beside it.
 const latestOf = (a) => `${SYMBOL[a.rating] || ""} ${esc(a.rating)} · ${pct(a.probability)}`;
+// An open alert whose risk has fallen back says since when: it closes once it stays there for
+// the cool-down, and until then an operator should not read it as still climbing.
+const statusOf = (a) => `${esc(a.status)}${a.status !== "closed" && a.below_since
+  ? ` <span class="muted easing" title="it closes once the rating stays below the alert level for the cool-down">· below alert level since ${when(a.below_since)}</span>` : ""}`;
 
 async function renderAlerts(highlight) {
   const status = sessionStorage.getItem("precursor.alerts.status") || "";
@@ -228,7 +232,7 @@ async function renderAlerts(highlight) {
   if (currentView() !== "alerts") return;
   const rows = page.items.map((a) => `<tr data-alert="${esc(a.alert_id)}" class="${a.alert_id === highlight ? "flash" : ""}">
     <td class="peak">${rating(a.peak_rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
-    <td>${esc(a.status)}${a.outcome ? ` · ${esc(OUTCOMES[a.outcome] || a.outcome)}` : ""}</td><td>${when(a.opened_at)}</td><td class="latest">${latestOf(a)}</td>
+    <td>${statusOf(a)}${a.outcome ? ` · ${esc(OUTCOMES[a.outcome] || a.outcome)}` : ""}</td><td>${when(a.opened_at)}</td><td class="latest">${latestOf(a)}</td>
     <td>${(a.contributions || []).slice(0, 3).map((c) => signal(c.signal)).join(", ")}</td>
     <td>${a.status === "open" && can("operator") ? `<button class="ack" data-id="${esc(a.alert_id)}">Acknowledge</button>`
       : a.acknowledged_by ? `by ${esc(a.acknowledged_by)}` : ""}</td></tr>`).join("");
@@ -236,7 +240,7 @@ async function renderAlerts(highlight) {
     <label>Status <select id="status">${["", "open", "acknowledged", "closed"].map((s) =>
       `<option value="${s}" ${s === status ? "selected" : ""}>${s || "all"}</option>`).join("")}</select></label>
     <table id="alerts"><thead><tr><th title="the highest rating the alert reached">Peak</th><th>Asset</th><th>Status</th><th>Opened</th>
-    <th title="the alert's last score at or above the opening rating; for a closed alert, the score that closed it">Latest</th>
+    <th title="the asset's latest score while the alert is open; for a closed alert, the score that closed it">Latest</th>
     <th>Top signals</th><th></th></tr></thead><tbody>${rows || `<tr><td colspan="7" class="muted">no alerts</td></tr>`}</tbody></table></section>`;
   $("#status").addEventListener("change", (e) => {
     sessionStorage.setItem("precursor.alerts.status", e.target.value);
@@ -284,7 +288,7 @@ async function renderAsset(assetId) {
     const slight = (alert.contributions || []).length - weighty.length;
     // A contribution is SHAP log-odds; e^c is the factor by which that signal multiplied the
     // model's odds, which an operator can read ("x2.2 odds") where "0.800" means nothing.
-    contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${esc(alert.status)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}
+    contribHtml = `<p>${rating(alert.peak_rating)} at its peak · ${statusOf(alert)} · opened ${when(alert.opened_at)}${alert.closed_at ? `, closed ${when(alert.closed_at)}` : ""}
       ${alert.status === "open" && can("operator") ? `<button id="ack-here">Acknowledge</button>` : ""}
       ${alert.acknowledged_by ? `<span class="muted" id="acked">acknowledged by ${esc(alert.acknowledged_by)} ${when(alert.acknowledged_at)}${alert.ack_comment ? `: ${esc(alert.ack_comment)}` : ""}</span>` : ""}</p>
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +

@@ -31,6 +31,11 @@ class AlertPublic(BaseModel):
     acknowledged_at: datetime | None
     ack_comment: str | None
     outcome: Outcome | None
+    below_since: datetime | None = Field(
+        description="since when the asset's rating has been below the alert line (the alert "
+        "closes once it stays there for the cool-down, PRECURSOR_ALERT_COOLDOWN_H); null while "
+        "at or above it (a closed alert keeps when its last stretch below began)"
+    )
 
 
 class AlertEvent(BaseModel):
