@@ -32,6 +32,14 @@ class RiskMatrix:
         idx = np.searchsorted([self.medium_at, self.high_at, self.critical_at], score, "right")
         return np.asarray(RATINGS, dtype=object)[idx]
 
+    def level_for(self, rating: str, consequence: int, threshold: float) -> float | None:
+        """The lowest probability rated at least `rating` for this consequence (where an
+        asset's alert opens, for the opening rating); None when no probability is."""
+        for likelihood in range(1, 6):
+            if RANK[str(self.rating(likelihood, consequence))] >= RANK[rating]:
+                return 0.0 if likelihood == 1 else self.bands[likelihood - 2] * threshold
+        return None
+
 
 def consequence(criticality: np.ndarray | int | None) -> np.ndarray:
     """The asset's criticality is its consequence class (3 when unknown)."""

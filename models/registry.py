@@ -139,19 +139,21 @@ def promote(version: str) -> None:
 
 
 def versions() -> list[dict]:
-    """Registered versions, newest first, with their run's metrics."""
+    """Registered versions, newest first, with their run's metrics and alert threshold."""
     client = MlflowClient()
     champ = champion_version()
     out = []
     for mv in reversed(_model_versions(client)):
-        metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        data = client.get_run(mv.run_id).data if mv.run_id else None
+        threshold = data.params.get("threshold") if data is not None else None
         out.append(
             {
                 "version": str(mv.version),
                 "champion": str(mv.version) == champ,
                 "created_at": mv.creation_timestamp,
                 "run_id": mv.run_id,
-                "metrics": metrics,
+                "metrics": data.metrics if data is not None else {},
+                "threshold": float(threshold) if threshold is not None else None,
             }
         )
     return out

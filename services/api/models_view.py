@@ -14,7 +14,7 @@ def models_snapshot(conn: psycopg.Connection) -> dict:
     rows = (
         conn.cursor(row_factory=dict_row)
         .execute(
-            "SELECT version, champion, created_at, run_id, metrics FROM model_versions "
+            "SELECT version, champion, created_at, run_id, metrics, threshold FROM model_versions "
             "ORDER BY length(version) DESC, version DESC"
         )
         .fetchall()

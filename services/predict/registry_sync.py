@@ -21,8 +21,8 @@ def sync_registry(conn: psycopg.Connection) -> str | None:
         conn.execute("DELETE FROM model_versions")
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO model_versions (version, champion, created_at, run_id, metrics) "
-                "VALUES (%s, %s, %s, %s, %s::jsonb)",
+                "INSERT INTO model_versions (version, champion, created_at, run_id, metrics, "
+                "threshold) VALUES (%s, %s, %s, %s, %s::jsonb, %s)",
                 [
                     (
                         v["version"],
@@ -32,6 +32,7 @@ def sync_registry(conn: psycopg.Connection) -> str | None:
                         orjson.dumps(
                             {k: float(x) for k, x in v["metrics"].items() if math.isfinite(x)}
                         ).decode(),
+                        v["threshold"],
                     )
                     for v in versions
                 ],

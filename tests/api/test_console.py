@@ -244,6 +244,27 @@ def test_an_open_alert_that_has_eased_says_since_when(page, keys, base, api_db) 
     assert page.errors == []
 
 
+def test_the_risk_trend_draws_the_level_the_assets_alert_opens_at(page, keys, base, api_db):
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO model_versions (version, champion, threshold) VALUES (%s, true, %s)",
+            (MODEL_VERSION, THRESHOLD),
+        )
+    try:
+        sign_in(page, keys["operator"])
+        page.goto(f"{base}/#/asset/P-01")
+        label = page.wait_for_selector("svg text.level")
+        assert label.text_content() == "alert level 8.0 %"  # criticality 4: 0.8 p*
+        # Drawn inside the chart.
+        svg = page.query_selector("svg[aria-label=risk]").bounding_box()
+        line = page.query_selector("svg line.level").bounding_box()
+        assert svg["y"] < line["y"] < svg["y"] + svg["height"]
+    finally:
+        with psycopg.connect(api_db) as conn:
+            conn.execute("DELETE FROM model_versions")
+    assert page.errors == []
+
+
 def test_charts_keep_their_labels_inside_and_break_lines_at_gaps(page, keys) -> None:
     sign_in(page, keys["admin"])
     # Long reason codes, as real plants have: every label must lie inside the drawing.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from services.api.routes.forecast import over_horizon, trend
 from tests.api.conftest import auth
-from tests.api.seed import ASSETS, END, P01_ALERT, stops
+from tests.api.seed import ASSETS, END, MODEL_VERSION, P01_ALERT, THRESHOLD, stops
 
 
 def test_assets_carry_their_latest_score(client, keys) -> None:
@@ -31,6 +32,29 @@ def test_risk_history_window_and_default(client, keys) -> None:
     assert client.get("/v1/assets/P-01/risk?from=3000-01-01", headers=h).status_code == 422
     assert client.get("/v1/assets/P-01/risk?from=yesterday", headers=h).status_code == 422
     assert client.get("/v1/assets/NOPE/risk", headers=h).status_code == 404
+
+
+def test_risk_history_says_where_the_assets_alert_opens(client, keys, api_db) -> None:
+    h = auth(keys["operator"])
+    risk = lambda a: client.get(f"/v1/assets/{a}/risk", headers=h).json()  # noqa: E731
+    assert risk("P-01")["alert_level"] is None  # no champion, no threshold to measure by
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO model_versions (version, champion, threshold) VALUES (%s, true, %s)",
+            (MODEL_VERSION, THRESHOLD),
+        )
+    try:
+        # A criticality-4 pump is high from likelihood 3 (0.8 p*), a criticality-2 one only
+        # from likelihood 5 (2 p*).
+        levels = {a: risk(a)["alert_level"] for a in ("P-01", "P-02", "C-01", "F-01")}
+        assert levels == pytest.approx({"P-01": 0.08, "P-02": 0.2, "C-01": 0.06, "F-01": 0.1})
+        # Where the line is drawn is where the real machine opened P-01's alert.
+        points = risk("P-01")["points"]
+        first = next(p for p in points if p["probability"] >= levels["P-01"])
+        assert "P-01-" + first["ts"].replace("-", "").replace(":", "") == P01_ALERT
+    finally:
+        with psycopg.connect(api_db) as conn:
+            conn.execute("DELETE FROM model_versions")
 
 
 def test_forecast_ranks_by_rating_with_trend_and_area_summary(client, keys) -> None:

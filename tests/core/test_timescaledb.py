@@ -286,7 +286,7 @@ def test_upgrading_to_the_continuous_aggregate_keeps_the_rollups(empty_timescale
         conn.commit()
         _roll_up(conn, chunk=100)
         table = [conn.execute(q).fetchall() for q in ROLLUP_READS]
-        assert migrate(conn) == ["0008_continuous_aggregate", "0009_rollups_skip_bad_samples"]
+        assert migrate(conn)[:2] == ["0008_continuous_aggregate", "0009_rollups_skip_bad_samples"]
         conn.commit()
         assert is_continuous_aggregate(conn)
         assert conn.execute(ROLLUP_READS[0]).fetchall() == []  # not refreshed yet
@@ -316,7 +316,7 @@ def test_upgrading_past_0009_drops_bad_samples_from_the_aggregate(
         conn.commit()
         _roll_up(conn, chunk=100)
         old = [conn.execute(q).fetchall() for q in ROLLUP_READS]
-        assert migrate(conn) == ["0009_rollups_skip_bad_samples"]
+        assert migrate(conn)[:1] == ["0009_rollups_skip_bad_samples"]
         conn.commit()
         _roll_up(conn, chunk=100)
         upgraded = [conn.execute(q).fetchall() for q in ROLLUP_READS]

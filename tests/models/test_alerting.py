@@ -92,3 +92,19 @@ def test_an_alert_easing_off_shows_the_latest_risk_and_keeps_its_peak() -> None:
     alert, tr = MACHINE.step(alert, "CV-01", T0 + 4 * STEP, "high", 0.3)
     assert tr is None and (alert.rating, alert.below_since) == ("high", None)
     assert kinds == ["opened", "escalated", None, None]
+
+
+@given(st.floats(0, 1), st.integers(1, 5), st.sampled_from(RATINGS), st.floats(0.01, 0.5))
+def test_the_alert_level_is_where_the_rating_reaches_the_opening_rating(p, crit, opening, th):
+    m = RiskMatrix()
+    level = m.level_for(opening, crit, th)
+    reached = RANK[str(m.rating(m.likelihood(p, th), crit))] >= RANK[opening]
+    assert reached == (level is not None and p >= level)
+
+
+def test_a_criticality_1_asset_has_no_high_level_and_a_critical_one_alerts_early() -> None:
+    m = RiskMatrix()
+    assert m.level_for("high", 1, 0.1) is None  # likelihood 5 x consequence 1 is medium
+    assert m.level_for("high", 5, 0.1) == 0.6 * 0.1  # 2 x 5 is high: at 0.6 p*
+    assert m.level_for("high", 4, 0.1) == 0.8 * 0.1  # 3 x 4 is high: at 0.8 p*
+    assert m.level_for("critical", 4, 0.1) == 2.0 * 0.1  # 5 x 4 is critical: at 2 p*

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
 
 from pipelines.backtest import run_backtest
@@ -41,6 +42,10 @@ def test_train_backtest_and_the_in_memory_evaluation_agree(settings, tmp_path) -
     )
     assert trained["model_version"] == "1" and trained["champion"]["promoted"] is True
     assert trained["incidents_with_precursor"] == 2
+    # The registry's copy in the database carries the threshold, for the API's alert level.
+    with psycopg.connect(settings.database_url.get_secret_value()) as conn:
+        stored = conn.execute("SELECT threshold FROM model_versions WHERE champion").fetchone()
+    assert stored == (pytest.approx(trained["threshold"], rel=1e-9),) and trained["threshold"] > 0
     assert set(trained["baselines"]) == {"threshold", "isolation_forest"}
 
     backtested = run_backtest(settings, version=None, truth=truth, quiet=True)

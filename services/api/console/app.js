@@ -156,11 +156,14 @@ function runs(points) {
   return out;
 }
 
-function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "" } = {}) {
+function lineChart(series, { width = 640, height = 180, markers = [], levels = [], yLabel = "" } = {}) {
   const all = series.flatMap((s) => s.points);
   if (!all.length) return `<p class="muted">no data</p>`;
   const xs = all.map((p) => p[0]);
-  const ys = series.flatMap((s) => s.points.flatMap((p) => [p[1], p[2] ?? p[1], p[3] ?? p[1]]));
+  // A level (the asset's alert level) is always in view: how far below it the line runs is
+  // what an operator reads off the chart.
+  const ys = series.flatMap((s) => s.points.flatMap((p) => [p[1], p[2] ?? p[1], p[3] ?? p[1]]))
+    .concat(levels.map((l) => l.y));
   const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   if (y0 === y1) { y0 -= 1; y1 += 1; }
@@ -179,6 +182,10 @@ function lineChart(series, { width = 640, height = 180, markers = [], yLabel = "
       parts.push(`<polygon class="band" points="${up.concat(down).join(" ")}"/>`);
     }
     parts.push(`<polyline class="line" points="${run.map((p) => `${X(p[0])},${Y(p[1])}`).join(" ")}"/>`);
+  }
+  for (const l of levels) {
+    parts.push(`<line class="level" x1="${pad}" y1="${Y(l.y)}" x2="${width - 8}" y2="${Y(l.y)}"/>`,
+      `<text class="level" x="${width - 8}" y="${Y(l.y) - 4}" text-anchor="end">${esc(l.label)}</text>`);
   }
   for (const m of markers) {
     if (m.t >= x0 && m.t <= x1) {
@@ -303,7 +310,8 @@ async function renderAsset(assetId) {
     · ${esc(asset.site || "")} / ${esc(asset.area || "")} · criticality ${asset.criticality}</span></h2>
     <p>Latest: ${latest ? `${rating(latest.rating)} ${pct(latest.probability)} at ${when(latest.ts)}` : "not scored yet"}</p></section>
     <div class="grid2"><section class="card"><h3>Risk trend (probability of an incident within the horizon)</h3>
-    ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk" })}</section>
+    ${lineChart(risk, { markers: alert ? [{ t: t(alert.opened_at), label: "alert" }] : [], yLabel: "risk",
+      levels: history.alert_level ? [{ y: history.alert_level, label: `alert level ${pct(history.alert_level)}` }] : [] })}</section>
     <section class="card" id="contributions"><h3>Why: top contributions of the latest alert</h3>${contribHtml}</section></div>
     <section class="card" id="signals"><h3>Signals around the alert (24 h before, 6 h after; the ones it named first)</h3>${signalsHtml}</section>
     ${alerts.length > 1 ? earlierAlerts(alerts.slice(1)) : ""}`;

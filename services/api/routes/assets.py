@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from psycopg.rows import dict_row
 
+from models.rating import consequence
 from precursor.core.errors import InvalidInput, NotFound
-from services.api.deps import Caller, Conn
+from services.api.deps import Caller, Conn, Matrix, SettingsDep
 from services.api.params import AssetId, TimeWindow
 from services.api.schemas.assets import AssetPublic, RiskHistory, SignalSeries
 from services.api.schemas.common import ERRORS
@@ -69,12 +70,25 @@ def risk_history(
     window: TimeWindow,
     conn: Conn,
     _: Caller,
+    matrix: Matrix,
+    settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="at most this many points")] = 2000,
 ) -> dict:
     """Scores with contributions, oldest first. Without `from`, the 7 days before `to` (or
     before the latest score)."""
-    if conn.execute("SELECT 1 FROM assets WHERE asset_id = %s", (asset_id,)).fetchone() is None:
+    found = conn.execute(
+        "SELECT a.criticality, (SELECT threshold FROM model_versions WHERE champion) "
+        "FROM assets a WHERE a.asset_id = %s",
+        (asset_id,),
+    ).fetchone()
+    if found is None:
         raise NotFound(f"asset {asset_id} not found")
+    criticality, threshold = found
+    level = (
+        None
+        if threshold is None
+        else matrix.level_for(settings.alert_open_rating, int(consequence(criticality)), threshold)
+    )
     end = window.end
     start = window.start
     if start is None:
@@ -85,7 +99,7 @@ def risk_history(
             ).fetchone()[0]
         )
         if anchor is None:
-            return {"asset_id": asset_id, "points": []}
+            return {"asset_id": asset_id, "points": [], "alert_level": level}
         start = anchor - timedelta(days=7)
         end = end or anchor + timedelta(microseconds=1)
     rows = (
@@ -98,7 +112,7 @@ def risk_history(
         )
         .fetchall()
     )
-    return {"asset_id": asset_id, "points": rows}
+    return {"asset_id": asset_id, "points": rows, "alert_level": level}
 
 
 @router.get("/{asset_id}/signals", response_model=SignalSeries, summary="Signals over a window")

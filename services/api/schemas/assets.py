@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.schemas.common import Rating, RiskPoint
 
@@ -26,6 +26,12 @@ class RiskHistory(BaseModel):
 
     asset_id: str
     points: list[RiskPoint]
+    alert_level: float | None = Field(
+        description="the probability at which this asset's alert opens under the champion "
+        "model (its threshold, the rating matrix and the asset's criticality); null without a "
+        "champion, or when the asset's criticality keeps every probability below the opening "
+        "rating"
+    )
 
 
 class TagSeries(BaseModel):

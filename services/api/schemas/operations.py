@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class IncidentPublic(BaseModel):
@@ -55,6 +55,10 @@ class ModelVersion(BaseModel):
     created_at: int | None
     run_id: str | None
     metrics: dict[str, float]
+    threshold: float | None = Field(
+        description="the alert threshold p* chosen on validation: the likelihood bands are "
+        "multiples of it"
+    )
 
 
 class Models(BaseModel):
