@@ -227,18 +227,18 @@ def test_alert_list_leads_with_the_peak_a_closed_alert_reached(page, keys, api_d
 
 def test_an_open_alert_that_has_eased_says_since_when(page, keys, base, api_db) -> None:
     sign_in(page, keys["operator"])
-    spans = ("F-01", at(9, 1), at(9, 3))
-    fan = [{"signal": "fan_vibration", "contribution": 0.7}]
+    spans = ("P-02", at(9, 1), at(9, 3))
+    pump = [{"signal": "discharge_pressure", "contribution": 0.7}]
     eased = {"closed_at": None, "status": "open", "rating": "low", "below_since": at(9, 2)}
-    with _closed_alert(page, api_db, "F-01-20260310T010000Z", spans, fan, **eased):
+    with _closed_alert(page, api_db, "P-02-20260310T010000Z", spans, pump, **eased):
         page.goto(f"{base}/#/alerts")
-        row = page.wait_for_selector("tr[data-alert='F-01-20260310T010000Z']")
+        row = page.wait_for_selector("tr[data-alert='P-02-20260310T010000Z']")
         since = f"{at(9, 2):%Y-%m-%d %H:%M}"
         assert row.query_selector("td:nth-child(3)").inner_text() == (
             f"open · below alert level since {since}"
         )
         assert row.query_selector("td.latest").inner_text().startswith("○ low")
-        page.goto(f"{base}/#/asset/F-01")
+        page.goto(f"{base}/#/asset/P-02")
         page.wait_for_selector("#contributions .easing")
         assert f"since {since}" in page.inner_text("#contributions")
     assert page.errors == []
@@ -436,4 +436,38 @@ def test_an_operator_acknowledges_on_the_asset_page(page, keys, base, api_db) ->
             "SELECT status, acknowledged_by FROM alerts WHERE alert_id = %s", (alert_id,)
         ).fetchone()
     assert (status, by) == ("acknowledged", "operator-tester")
+    assert page.errors == []
+
+
+def test_the_asset_page_follows_its_alert_live_and_a_closing_is_told_by_its_peak(
+    page, keys, base, api_db: str
+) -> None:
+    sign_in(page, keys["operator"])
+    page.goto(f"{base}/#/asset/P-02")
+    page.wait_for_selector("#live:has-text('live')")
+    page.wait_for_selector("#contributions:has-text('closed')")  # the seed's closed spike
+    # The scorer's own path: P-02 rises to high for one score, then stays low past the cool-down.
+    scorer = Scorer(Settings(database_url=api_db, data_dir="."))  # type: ignore[arg-type]
+    scorer.version = MODEL_VERSION
+    start = at(11)
+    steps = [start + timedelta(minutes=15 * i) for i in range(18)]
+    prob = np.array([0.3] + [0.01] * 17)
+    lik = scorer.policy.matrix.likelihood(prob, THRESHOLD)
+    cons = np.full(len(steps), 2)
+    rating = scorer.policy.matrix.rating(lik, cons)
+    assert rating[0] == "high" and set(rating[1:]) == {"low"}
+    contrib = [[{"signal": "discharge_pressure", "contribution": 0.9}]] + [None] * 17
+    x = pl.DataFrame({"t": steps, "asset_id": ["P-02"] * len(steps)})
+    batch = ScoredBatch(x, prob, lik, cons, rating, contrib)
+    with psycopg.connect(api_db) as conn:
+        scorer.advance_alerts(conn, batch.rows()[:1])
+        conn.commit()
+        # The page it is on shows the new alert without being reloaded.
+        opened = f"opened {start:%Y-%m-%d %H:%M}"
+        page.wait_for_selector(f"#contributions:has-text('{opened}')", timeout=20_000)
+        assert "discharge_pressure" in page.inner_text("#contributions")
+        scorer.advance_alerts(conn, batch.rows()[1:])
+        conn.commit()
+    page.wait_for_selector("#toast div:has-text('P-02: alert closed (peak high)')", timeout=20_000)
+    page.wait_for_selector(f"#contributions:has-text('{opened}, closed')")
     assert page.errors == []

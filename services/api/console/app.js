@@ -137,8 +137,12 @@ async function startStream() {
 
 function onAlertEvent(event) {
   const alert = JSON.parse(event.data);
-  toast(`${alert.asset_id}: alert ${event.event} (${alert.rating})`);
+  // A closed alert's rating is the low score that closed it; what it was about is its peak.
+  const told = event.event === "closed" ? `peak ${alert.peak_rating}` : alert.rating;
+  toast(`${alert.asset_id}: alert ${event.event} (${told})`);
   if (currentView() === "alerts") renderAlerts(alert.alert_id);
+  // Whoever watches the asset sees its alert change there too, not only on the list.
+  else if (currentView() === "asset" && currentArg() === alert.asset_id) renderAsset(alert.asset_id);
 }
 
 // ---- charts (inline SVG) -------------------------------------------------------------------
@@ -224,9 +228,15 @@ function currentView() {
   return (location.hash.replace(/^#\//, "") || "alerts").split("/")[0];
 }
 
-// An alert carries the rating and probability of its last score at the opening rating or above,
-// and a closed alert those of the score that closed it (so it reads "low"): the list leads with
-// the peak the alert reached, as the register entry it fed does, and shows the latest beside it.
+// The view's argument, e.g. the asset of #/asset/CV-01.
+function currentArg() {
+  const arg = location.hash.replace(/^#\//, "").split("/")[1];
+  return arg ? decodeURIComponent(arg) : null;
+}
+
+// An alert carries the rating and probability of its asset's latest score, and a closed alert
+// those of the score that closed it (so it reads "low"): the list leads with the peak the alert
+// reached, as the register entry it fed does, and shows the latest beside it.
 const latestOf = (a) => `${SYMBOL[a.rating] || ""} ${esc(a.rating)} · ${pct(a.probability)}`;
 // An open alert whose risk has fallen back says since when: it closes once it stays there for
 // the cool-down, and until then an operator should not read it as still climbing.
