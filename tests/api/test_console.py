@@ -274,11 +274,14 @@ def test_charts_keep_their_labels_inside_and_break_lines_at_gaps(page, keys) -> 
           hours: 24 - i, count: 1, cumulative_share: (i + 1) / 24}));
         const box = document.createElement("div");
         box.style.width = "1400px";
-        box.innerHTML = paretoChart(rows);
+        // and an alert level above every score, so that it tops the risk chart
+        const t0 = Date.parse("2026-03-01T00:00:00Z");
+        const points = [0, 1, 2].map((i) => [t0 + i * 9e5, 0.01 * i]);
+        box.innerHTML = paretoChart(rows)
+          + lineChart([{ points }], { levels: [{ y: 0.5, label: "alert level 50.0 %" }] });
         document.body.appendChild(box);
-        const svg = box.querySelector("svg").getBoundingClientRect();
         return [...box.querySelectorAll("text")].filter((t) => {
-          const r = t.getBoundingClientRect();
+          const svg = t.closest("svg").getBoundingClientRect(), r = t.getBoundingClientRect();
           return r.left < svg.left || r.right > svg.right || r.top < svg.top
             || r.bottom > svg.bottom;
         }).map((t) => t.textContent);

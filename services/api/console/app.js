@@ -188,8 +188,9 @@ function lineChart(series, { width = 640, height = 180, markers = [], levels = [
     parts.push(`<polyline class="line" points="${run.map((p) => `${X(p[0])},${Y(p[1])}`).join(" ")}"/>`);
   }
   for (const l of levels) {
-    parts.push(`<line class="level" x1="${pad}" y1="${Y(l.y)}" x2="${width - 8}" y2="${Y(l.y)}"/>`,
-      `<text class="level" x="${width - 8}" y="${Y(l.y) - 4}" text-anchor="end">${esc(l.label)}</text>`);
+    const y = Y(l.y);  // its label above the line, or below it when the line tops the chart
+    parts.push(`<line class="level" x1="${pad}" y1="${y}" x2="${width - 8}" y2="${y}"/>`,
+      `<text class="level" x="${width - 8}" y="${y < 16 ? y + 12 : y - 4}" text-anchor="end">${esc(l.label)}</text>`);
   }
   for (const m of markers) {
     if (m.t >= x0 && m.t <= x1) {
@@ -596,9 +597,8 @@ async function renderKpis() {
 
 async function route() {
   if (!state.key || !state.me) return showLogin();
-  const [view, arg] = (location.hash.replace(/^#\//, "") || "alerts").split("/");
+  const [view, id] = [currentView(), currentArg()];
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.view === view);
-  const id = arg ? decodeURIComponent(arg) : null;
   try {
     if (view === "asset") await renderAsset(id);
     else if (view === "forecast") await renderForecast();
