@@ -351,7 +351,9 @@ def test_hse_reads_the_kpis_over_the_plants_own_recent_days(page, keys, base, ap
         "async () => api(`/v1/kpis?from=${encodeURIComponent(new Date(Date.parse("
         f"'{newest.isoformat()}') - 30 * 86400e3).toISOString())}}`)"
     )
-    by_mtbf = sorted(kpis["assets"], key=lambda a: (a["mtbf_h"] is None, a["mtbf_h"] or 0))
+    by_mtbf = sorted(
+        kpis["assets"], key=lambda a: (a["mtbf_h"] is None, a["mtbf_h"] or 0, -a["short_stops"])
+    )
     rows = page.query_selector_all("#reliability tbody tr td:first-child")
     shown = [r.inner_text() for r in rows]
     assert shown == [a["asset_id"] for a in by_mtbf]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 
 from services.api.routes.forecast import over_horizon, trend
 from tests.api.conftest import auth
-from tests.api.seed import ASSETS, END, MODEL_VERSION, P01_ALERT, THRESHOLD, stops
+from tests.api.seed import ASSETS, END, MODEL_VERSION, P01_ALERT, THRESHOLD, at, stops
 
 
 def test_assets_carry_their_latest_score(client, keys) -> None:
@@ -135,6 +137,25 @@ def test_kpis_match_the_seeded_plant(client, keys) -> None:
     assert p01["mtbf_h"] == pytest.approx(running / 2) and p01["mttr_h"] == pytest.approx(2.5)
     fan = next(a for a in k["assets"] if a["asset_id"] == "F-01")
     assert fan["failures"] == 0 and fan["mtbf_h"] is None
+
+
+def test_a_failure_is_a_stop_as_long_as_an_incident_and_short_stops_are_apart(api_db) -> None:
+    from services.api.analysis.kpis import kpis
+    from services.api.params import Window
+
+    # A 10-minute unplanned stop of the fan, in a transaction rolled back at the end.
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO dispatch_events (event_id, asset_id, ts, state, planned) VALUES "
+            "('F01-x1', 'F-01', %s, 'down', false), ('F01-x2', 'F-01', %s, 'running', false)",
+            (at(8, 1), at(8, 1) + timedelta(minutes=10)),
+        )
+        fan = {m: next(a for a in kpis(conn, Window(None, None), m)["assets"]
+                       if a["asset_id"] == "F-01") for m in (30, 5)}  # fmt: skip
+        conn.rollback()
+    assert (fan[30]["failures"], fan[30]["short_stops"], fan[30]["mttr_h"]) == (0, 1, None)
+    assert (fan[5]["failures"], fan[5]["short_stops"]) == (1, 0)
+    assert fan[5]["mttr_h"] == round(10 / 60, 3)  # the API rounds hours to 3 places
 
 
 def test_kpis_count_acknowledgements(client, keys) -> None:

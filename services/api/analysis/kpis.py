@@ -28,7 +28,9 @@ WHERE (%(start)s::timestamptz IS NULL OR created_at >= %(start)s)
 """
 
 # State intervals clipped to the window; the newest state lasts until the window's end (or
-# the newest event when the window is open-ended).
+# the newest event when the window is open-ended). A failure is an unplanned stop as long as
+# the spec's incident (min_downtime, judged on the whole stop, not the part inside the window);
+# shorter ones are counted as short stops, as the model's features count them.
 RELIABILITY_SQL = """
 WITH bounds AS (
     SELECT coalesce(%(start)s::timestamptz, '-infinity'::timestamptz) AS lo,
@@ -41,12 +43,20 @@ iv AS (
 ),
 clipped AS (
     SELECT asset_id, state, planned, greatest(s, b.lo) AS s, least(coalesce(e, b.hi), b.hi) AS e,
-           s >= b.lo AS started_inside
+           s >= b.lo AS started_inside,
+           state = 'down' AND NOT planned
+               AND coalesce(e, b.hi) - s >= make_interval(secs => %(min_down)s::float8 * 60)
+               AS failure
     FROM iv, bounds b
     WHERE s < b.hi AND coalesce(e, b.hi) > b.lo
 )
 SELECT asset_id,
-       count(*) FILTER (WHERE state = 'down' AND NOT planned AND started_inside)::int AS failures,
+       count(*) FILTER (WHERE failure AND started_inside)::int AS failures,
+       count(*) FILTER (
+           WHERE state = 'down' AND NOT planned AND NOT failure AND started_inside
+       )::int AS short_stops,
+       coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE failure AND started_inside), 0)
+           / 3600.0 AS failure_hours,
        coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'running'), 0) / 3600.0
            AS running_hours,
        coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state IN ('down', 'maintenance')),
@@ -60,9 +70,10 @@ ORDER BY asset_id
 """
 
 
-def kpis(conn: psycopg.Connection, window: Window) -> dict:
-    """All indicators for the window (open sides mean all data)."""
-    params = {"start": window.start, "end": window.end}
+def kpis(conn: psycopg.Connection, window: Window, min_downtime_min: float = 30.0) -> dict:
+    """All indicators for the window (open sides mean all data); a failure is an unplanned stop
+    of at least `min_downtime_min`."""
+    params = {"start": window.start, "end": window.end, "min_down": min_downtime_min}
     cur = conn.cursor(row_factory=dict_row)
     alerts = cur.execute(ALERTS_SQL, params).fetchone()
     register = cur.execute(REGISTER_SQL, params).fetchone()
@@ -79,10 +90,11 @@ def kpis(conn: psycopg.Connection, window: Window) -> dict:
             {
                 "asset_id": r["asset_id"],
                 "failures": failures,
+                "short_stops": r["short_stops"],
                 "running_hours": round(float(r["running_hours"]), 3),
                 "downtime_hours": round(float(r["downtime_hours"]), 3),
                 "mtbf_h": round(float(r["running_hours"]) / failures, 3) if failures else None,
-                "mttr_h": round(float(r["unplanned_hours"]) / failures, 3) if failures else None,
+                "mttr_h": round(float(r["failure_hours"]) / failures, 3) if failures else None,
             }
         )
     median = alerts["median_ack_min"]

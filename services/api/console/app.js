@@ -576,17 +576,19 @@ async function renderKpis() {
     ["unplanned downtime (h)", num(k.unplanned_downtime_hours)], ["downtime (h)", num(k.downtime_hours)],
     ["HSE incidents", k.incidents],
   ].map(([label, value]) => `<div class="kpi"><div class="value">${esc(value)}</div><div class="muted">${esc(label)}</div></div>`).join("");
-  // Least reliable first: shortest mean time between failures.
-  const rows = k.assets.slice().sort((a, b) => (a.mtbf_h ?? Infinity) - (b.mtbf_h ?? Infinity)).map((a) =>
-    `<tr><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td><td>${a.failures}</td>
+  // Least reliable first: shortest mean time between failures, then most short stops.
+  const rows = k.assets.slice().sort((a, b) => (a.mtbf_h ?? Infinity) - (b.mtbf_h ?? Infinity)
+    || b.short_stops - a.short_stops).map((a) =>
+    `<tr><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td><td>${a.failures}</td><td>${a.short_stops}</td>
     <td>${num(a.mtbf_h)}</td><td>${num(a.mttr_h, 2)}</td><td>${num(a.running_hours, 0)}</td><td>${num(a.downtime_hours)}</td></tr>`).join("");
   $("#main").innerHTML = `<section class="card"><h2>KPIs</h2><label>Period <select id="period">
     ${Object.entries(PERIODS).map(([v, words]) => `<option value="${v}" ${v === days ? "selected" : ""}>${words}</option>`).join("")}</select></label>
     <span class="muted">${from ? `from ${when(from)} to the newest score (${when(end)})` : "everything stored"}</span>
     <div class="kpis" id="kpi-tiles">${tiles}</div></section>
-    <section class="card"><h3>Assets, least reliable first</h3><table id="reliability"><thead><tr><th>Asset</th><th>Failures</th>
-    <th>MTBF (h)</th><th>MTTR (h)</th><th>Running (h)</th><th>Down (h)</th></tr></thead><tbody>${rows
-    || `<tr><td colspan="6" class="muted">no stops in the period</td></tr>`}</tbody></table></section>`;
+    <section class="card"><h3>Assets, least reliable first</h3><table id="reliability"><thead><tr><th>Asset</th>
+    <th title="unplanned stops as long as an incident (PRECURSOR_MIN_DOWNTIME_MIN, 30 min by default)">Failures</th>
+    <th title="unplanned stops shorter than that: not failures, and not in MTBF or MTTR">Short stops</th><th>MTBF (h)</th><th>MTTR (h)</th><th>Running (h)</th><th>Down (h)</th></tr></thead><tbody>${rows
+    || `<tr><td colspan="7" class="muted">no stops in the period</td></tr>`}</tbody></table></section>`;
   $("#period").addEventListener("change", (e) => {
     sessionStorage.setItem("precursor.kpis.days", e.target.value);
     renderKpis();

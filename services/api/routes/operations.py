@@ -8,7 +8,7 @@ from psycopg.rows import dict_row
 from precursor.core.contracts import Incident, incident_row
 from precursor.core.errors import Conflict
 from services.api.analysis.kpis import kpis
-from services.api.deps import Caller, Conn, HseCaller
+from services.api.deps import Caller, Conn, HseCaller, SettingsDep
 from services.api.models_view import models_snapshot
 from services.api.params import AssetFilter, Limit, TimeWindow
 from services.api.schemas.common import ERRORS
@@ -61,10 +61,11 @@ def list_incidents(
 
 
 @router.get("/v1/kpis", response_model=Kpis, summary="Proactive indicators")
-def get_kpis(conn: Conn, _: HseCaller, window: TimeWindow) -> dict:
+def get_kpis(conn: Conn, _: HseCaller, window: TimeWindow, settings: SettingsDep) -> dict:
     """Alerts raised and acknowledged, median time to acknowledge, share of register
-    entries with compensating measures, MTBF and MTTR per asset, downtime hours."""
-    return kpis(conn, window)
+    entries with compensating measures, MTBF and MTTR per asset (a failure being an unplanned
+    stop as long as an incident), downtime hours."""
+    return kpis(conn, window, settings.min_downtime_min)
 
 
 @router.get("/v1/me", response_model=Me, summary="Who the key belongs to")

@@ -24,11 +24,14 @@ class AssetReliability(BaseModel):
     """Reliability of one asset over the window."""
 
     asset_id: str
-    failures: int
+    failures: int = Field(
+        description="unplanned stops of at least PRECURSOR_MIN_DOWNTIME_MIN (the incident length)"
+    )
+    short_stops: int = Field(description="unplanned stops shorter than that")
     running_hours: float
     downtime_hours: float
-    mtbf_h: float | None
-    mttr_h: float | None
+    mtbf_h: float | None = Field(description="running hours per failure")
+    mttr_h: float | None = Field(description="hours down per failure (short stops left out)")
 
 
 class Kpis(BaseModel):
