@@ -102,6 +102,10 @@ def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) 
     assert [h.inner_text() for h in page.query_selector_all("#signals h4")] == [
         "vibration", "bearing_temp"
     ]  # fmt: skip
+    # An open alert in the forecast leads to the asset page that explains it.
+    page.goto(f"{base}/#/forecast")
+    page.click("a.open-alert[href='#/asset/P-01']")
+    page.wait_for_selector("#contributions .contrib")
     # Ratings carry text and a symbol, not colour alone.
     page.goto(f"{base}/#/alerts")
     assert "◆ high" in page.inner_text("#alerts") or "▲ critical" in page.inner_text("#alerts")

@@ -379,7 +379,7 @@ async function renderForecast() {
     <div>${a.high_or_critical} of ${a.assets} high or critical</div></div>`).join("");
   const rows = f.items.map((i, n) => `<tr><td>${n + 1}</td><td>${rating(i.rating)}</td>
     <td><a href="#/asset/${encodeURIComponent(i.asset_id)}">${esc(i.asset_id)}</a></td><td>${esc(i.area || "")}</td>
-    <td>${pct(i.probability)}</td><td>${esc(i.trend)}</td><td>${i.open_alert_id ? "alert open" : ""}</td></tr>`).join("");
+    <td>${pct(i.probability)}</td><td>${esc(i.trend)}</td><td>${i.open_alert_id ? `<a class="open-alert" href="#/asset/${encodeURIComponent(i.asset_id)}">alert open</a>` : ""}</td></tr>`).join("");
   $("#main").innerHTML = `<section class="card"><h2>Forecast</h2><label>Horizon <select id="horizon">
     ${["shift", "day", "week"].map((h) => `<option ${h === horizon ? "selected" : ""}>${h}</option>`).join("")}</select></label>
     <h3>By area</h3><div class="heat" id="heat">${tiles || `<p class="muted">nothing scored yet</p>`}</div></section>
