@@ -27,6 +27,11 @@ def test_alerts_list_newest_first_with_filters(client, keys) -> None:
     assert [a["alert_id"] for a in only] == [P01]
     crit = client.get("/v1/alerts?rating=critical", headers=h).json()["items"]
     assert [a["asset_id"] for a in crit] == ["P-01"]
+    # By the peak: P-02's spike closed at low but had been high, as C-01 is.
+    peak = client.get("/v1/alerts?peak_rating=high", headers=h).json()["items"]
+    assert {a["asset_id"] for a in peak} == {"P-02", "C-01"}
+    both = client.get("/v1/alerts?rating=low&peak_rating=high", headers=h).json()["items"]
+    assert [a["asset_id"] for a in both] == ["P-02"]
 
 
 def test_alerts_cursor_pages_cover_everything_once(client, keys) -> None:
@@ -51,6 +56,7 @@ def test_alerts_bad_parameters_are_4xx_json(client, keys) -> None:
         "/v1/alerts?limit=0",
         "/v1/alerts?status=burning",
         "/v1/alerts?rating=extreme",
+        "/v1/alerts?peak_rating=extreme",
     ):
         r = client.get(url, headers=h)
         assert 400 <= r.status_code < 500, url

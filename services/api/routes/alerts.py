@@ -51,18 +51,24 @@ async def list_alerts(
     _: Caller,
     status: AlertStatus | None = None,
     asset_id: AssetFilter = None,
-    rating: Rating | None = None,
+    rating: Annotated[
+        Rating | None, Query(description="the latest rating (a closed alert's: the closing one)")
+    ] = None,
+    peak_rating: Annotated[
+        Rating | None, Query(description="the highest rating the alert reached")
+    ] = None,
     cursor: str | None = Query(default=None, max_length=500),
     limit: Limit = 100,
 ) -> dict:
-    """Filter by status, asset and rating; page with `cursor`."""
+    """Filter by status, asset, latest and peak rating; page with `cursor`."""
     after = decode_cursor(cursor) if cursor else None
+    ratings = (rating, peak_rating)
 
     def compute() -> dict:
         with pool.connection() as conn:
-            return alert_page(conn, status, asset_id, rating, after, limit)
+            return alert_page(conn, status, asset_id, ratings, after, limit)
 
-    key = ("alerts", status, asset_id, rating, after, limit)
+    key = ("alerts", status, asset_id, ratings, after, limit)
     return await request.app.state.cache.respond(key, request.app.state.hub.generation(), compute)
 
 
@@ -70,11 +76,11 @@ def alert_page(
     conn: psycopg.Connection,
     status: str | None,
     asset_id: str | None,
-    rating: str | None,
+    ratings: tuple[str | None, str | None],
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> dict:
-    """One page of alerts, newest first."""
+    """One page of alerts, newest first; `ratings` filters the (latest, peak) rating."""
     rows = (
         conn.cursor(row_factory=dict_row)
         .execute(
@@ -82,12 +88,14 @@ def alert_page(
             "WHERE (%(status)s::text IS NULL OR status = %(status)s) "
             "AND (%(asset)s::text IS NULL OR asset_id = %(asset)s) "
             "AND (%(rating)s::text IS NULL OR rating = %(rating)s) "
+            "AND (%(peak)s::text IS NULL OR peak_rating = %(peak)s) "
             "AND (%(ts)s::timestamptz IS NULL OR (opened_at, alert_id) < (%(ts)s, %(id)s)) "
             "ORDER BY opened_at DESC, alert_id DESC LIMIT %(limit)s",
             {
                 "status": status,
                 "asset": asset_id,
-                "rating": rating,
+                "rating": ratings[0],
+                "peak": ratings[1],
                 "ts": after[0] if after else None,
                 "id": after[1] if after else None,
                 "limit": limit + 1,
