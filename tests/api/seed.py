@@ -5,6 +5,8 @@ real alert machine opens from them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -179,3 +181,19 @@ def seed(url: str) -> None:
         x = pl.DataFrame({"t": [t for t, _ in rows], "asset_id": [a for _, a in rows]})
         scorer.advance_alerts(conn, ScoredBatch(x, prob, lik, cons, rating, contrib).rows())
         conn.commit()
+
+
+@contextmanager
+def registered_champion(url: str) -> Iterator[None]:
+    """The seed's model as the registry sync would record it (champion, threshold p*), for the
+    duration of a test: the alert level needs both."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO model_versions (version, champion, threshold) VALUES (%s, true, %s)",
+            (MODEL_VERSION, THRESHOLD),
+        )
+    try:
+        yield
+    finally:
+        with psycopg.connect(url) as conn:
+            conn.execute("DELETE FROM model_versions")

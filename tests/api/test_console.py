@@ -19,7 +19,7 @@ import pytest
 from precursor.core.settings import Settings
 from services.api.app import create_app
 from services.predict.scorer import ScoredBatch, Scorer
-from tests.api.seed import MODEL_VERSION, P01_ALERT, THRESHOLD, at
+from tests.api.seed import MODEL_VERSION, P01_ALERT, THRESHOLD, at, registered_champion
 from tests.helpers import live_api, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -76,6 +76,23 @@ def sign_in(page, key: str) -> None:
     page.wait_for_selector("#who:has-text('tester')")
 
 
+def score_through_the_scorer(
+    api_db: str, asset: str, times: list, prob: list[float], criticality: int, contrib: list
+) -> None:
+    """Scores for one asset through the scorer's own path (rating, alert machine, persist,
+    register feed, NOTIFY), each committed as it comes, as the live scorer would."""
+    scorer = Scorer(Settings(database_url=api_db, data_dir="."))  # type: ignore[arg-type]
+    scorer.version = MODEL_VERSION
+    p = np.array(prob)
+    lik = scorer.policy.matrix.likelihood(p, THRESHOLD)
+    cons = np.full(len(p), criticality)
+    rating = scorer.policy.matrix.rating(lik, cons)
+    x = pl.DataFrame({"t": times, "asset_id": [asset] * len(times)})
+    with psycopg.connect(api_db) as conn:
+        scorer.advance_alerts(conn, ScoredBatch(x, p, lik, cons, rating, contrib).rows())
+        conn.commit()
+
+
 def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) -> None:
     sign_in(page, keys["admin"])
     with psycopg.connect(api_db) as conn:
@@ -117,22 +134,12 @@ def test_alert_opened_by_the_scorer_appears_live_and_is_acknowledged(
     sign_in(page, keys["operator"])
     page.wait_for_selector("#alerts tbody tr")
     page.wait_for_selector("#live:has-text('live')")
-    # The scorer's own code path: alert machine, persist, register feed, NOTIFY.
-    scorer = Scorer(Settings(database_url=api_db, data_dir="."))  # type: ignore[arg-type]
-    scorer.version = MODEL_VERSION
-    prob = np.array([0.3])
-    lik = scorer.policy.matrix.likelihood(prob, THRESHOLD)
-    cons = np.array([3])
-    rating = scorer.policy.matrix.rating(lik, cons)
-    x = pl.DataFrame({"t": [at(10) + timedelta(hours=1)], "asset_id": ["F-01"]})
-    with psycopg.connect(api_db) as conn:
-        contrib = [
-            [{"signal": "fan_vibration", "contribution": 0.6},
-             {"signal": "context:kind", "contribution": 0.2},
-             {"signal": "alarms:P1", "contribution": 0.1}]
-        ]  # fmt: skip
-        scorer.advance_alerts(conn, ScoredBatch(x, prob, lik, cons, rating, contrib).rows())
-        conn.commit()
+    contrib = [
+        [{"signal": "fan_vibration", "contribution": 0.6},
+         {"signal": "context:kind", "contribution": 0.2},
+         {"signal": "alarms:P1", "contribution": 0.1}]
+    ]  # fmt: skip
+    score_through_the_scorer(api_db, "F-01", [at(10) + timedelta(hours=1)], [0.3], 3, contrib)
     row = page.wait_for_selector("tr[data-alert^='F-01']", timeout=20_000)
     # A tag by its name; what no tag owns in words, its machine name on hover.
     assert row.query_selector("td:nth-child(6)").inner_text() == (
@@ -249,12 +256,7 @@ def test_an_open_alert_that_has_eased_says_since_when(page, keys, base, api_db) 
 
 
 def test_the_risk_trend_draws_the_level_the_assets_alert_opens_at(page, keys, base, api_db):
-    with psycopg.connect(api_db) as conn:
-        conn.execute(
-            "INSERT INTO model_versions (version, champion, threshold) VALUES (%s, true, %s)",
-            (MODEL_VERSION, THRESHOLD),
-        )
-    try:
+    with registered_champion(api_db):
         sign_in(page, keys["operator"])
         page.goto(f"{base}/#/asset/P-01")
         label = page.wait_for_selector("svg text.level")
@@ -263,9 +265,6 @@ def test_the_risk_trend_draws_the_level_the_assets_alert_opens_at(page, keys, ba
         svg = page.query_selector("svg[aria-label=risk]").bounding_box()
         line = page.query_selector("svg line.level").bounding_box()
         assert svg["y"] < line["y"] < svg["y"] + svg["height"]
-    finally:
-        with psycopg.connect(api_db) as conn:
-            conn.execute("DELETE FROM model_versions")
     assert page.errors == []
 
 
@@ -455,28 +454,17 @@ def test_the_asset_page_follows_its_alert_live_and_a_closing_is_told_by_its_peak
     page.goto(f"{base}/#/asset/P-02")
     page.wait_for_selector("#live:has-text('live')")
     page.wait_for_selector("#contributions:has-text('closed')")  # the seed's closed spike
-    # The scorer's own path: P-02 rises to high for one score, then stays low past the cool-down.
-    scorer = Scorer(Settings(database_url=api_db, data_dir="."))  # type: ignore[arg-type]
-    scorer.version = MODEL_VERSION
+    # P-02 (criticality 2) at 3 p* is high for one score, then low past the 4 h cool-down.
     start = at(11)
     steps = [start + timedelta(minutes=15 * i) for i in range(18)]
-    prob = np.array([0.3] + [0.01] * 17)
-    lik = scorer.policy.matrix.likelihood(prob, THRESHOLD)
-    cons = np.full(len(steps), 2)
-    rating = scorer.policy.matrix.rating(lik, cons)
-    assert rating[0] == "high" and set(rating[1:]) == {"low"}
-    contrib = [[{"signal": "discharge_pressure", "contribution": 0.9}]] + [None] * 17
-    x = pl.DataFrame({"t": steps, "asset_id": ["P-02"] * len(steps)})
-    batch = ScoredBatch(x, prob, lik, cons, rating, contrib)
-    with psycopg.connect(api_db) as conn:
-        scorer.advance_alerts(conn, batch.rows()[:1])
-        conn.commit()
-        # The page it is on shows the new alert without being reloaded.
-        opened = f"opened {start:%Y-%m-%d %H:%M}"
-        page.wait_for_selector(f"#contributions:has-text('{opened}')", timeout=20_000)
-        assert "discharge_pressure" in page.inner_text("#contributions")
-        scorer.advance_alerts(conn, batch.rows()[1:])
-        conn.commit()
+    pressure = [{"signal": "discharge_pressure", "contribution": 0.9}]
+    score_through_the_scorer(api_db, "P-02", steps[:1], [0.3], 2, [pressure])
+    # The page it is on shows the new alert without being reloaded.
+    opened = f"opened {start:%Y-%m-%d %H:%M}"
+    page.wait_for_selector(f"#contributions:has-text('{opened}')", timeout=20_000)
+    assert "◆ high at its peak" in page.inner_text("#contributions")
+    assert "discharge_pressure" in page.inner_text("#contributions")
+    score_through_the_scorer(api_db, "P-02", steps[1:], [0.01] * 17, 2, [None] * 17)
     page.wait_for_selector("#toast div:has-text('P-02: alert closed (peak high)')", timeout=20_000)
     page.wait_for_selector(f"#contributions:has-text('{opened}, closed')")
     assert page.errors == []

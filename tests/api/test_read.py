@@ -9,7 +9,7 @@ import pytest
 
 from services.api.routes.forecast import over_horizon, trend
 from tests.api.conftest import auth
-from tests.api.seed import ASSETS, END, MODEL_VERSION, P01_ALERT, THRESHOLD, at, stops
+from tests.api.seed import ASSETS, END, P01_ALERT, at, registered_champion, stops
 
 
 def test_assets_carry_their_latest_score(client, keys) -> None:
@@ -40,12 +40,7 @@ def test_risk_history_says_where_the_assets_alert_opens(client, keys, api_db) ->
     h = auth(keys["operator"])
     risk = lambda a: client.get(f"/v1/assets/{a}/risk", headers=h).json()  # noqa: E731
     assert risk("P-01")["alert_level"] is None  # no champion, no threshold to measure by
-    with psycopg.connect(api_db) as conn:
-        conn.execute(
-            "INSERT INTO model_versions (version, champion, threshold) VALUES (%s, true, %s)",
-            (MODEL_VERSION, THRESHOLD),
-        )
-    try:
+    with registered_champion(api_db):
         # A criticality-4 pump is high from likelihood 3 (0.8 p*), a criticality-2 one only
         # from likelihood 5 (2 p*).
         levels = {a: risk(a)["alert_level"] for a in ("P-01", "P-02", "C-01", "F-01")}
@@ -54,9 +49,6 @@ def test_risk_history_says_where_the_assets_alert_opens(client, keys, api_db) ->
         points = risk("P-01")["points"]
         first = next(p for p in points if p["probability"] >= levels["P-01"])
         assert "P-01-" + first["ts"].replace("-", "").replace(":", "") == P01_ALERT
-    finally:
-        with psycopg.connect(api_db) as conn:
-            conn.execute("DELETE FROM model_versions")
 
 
 def test_forecast_ranks_by_rating_with_trend_and_area_summary(client, keys) -> None:
