@@ -455,3 +455,39 @@ def test_the_demo_keeps_one_console_key_in_its_data_dir(database_url: str, tmp_p
         again = demo_console_key(conn, tmp_path)
         assert again != key and kept.read_text() == again + "\n"
         assert resolve(conn, again) is not None
+
+
+def test_the_newest_sample_is_found_whether_rollups_are_current_or_behind(
+    database_url: str,
+) -> None:
+    from precursor.cli.commands.up import LATEST_SAMPLE
+    from services.predict.rollups import refresh_rollups
+
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def store(conn: psycopg.Connection, minutes: range) -> None:
+        times = [t0 + timedelta(minutes=m) for m in minutes]
+        with conn.cursor().copy("COPY signal_samples (ts, asset_id, tag, value) FROM STDIN") as c:
+            for t in times:
+                c.write_row((t, "A-1", "x", 1.0))
+        conn.execute(
+            "INSERT INTO rollup_dirty (asset_id, bucket) SELECT 'A-1', "
+            "date_bin('15 minutes', t, 'epoch') FROM unnest(%s::timestamptz[]) t "
+            "ON CONFLICT DO NOTHING",
+            (times,),
+        )
+
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(LATEST_SAMPLE).fetchone()[0] is None  # nothing stored: a new plant
+        store(conn, range(0, 120, 5))
+        conn.commit()
+        # None rolled up yet, then all of it.
+        assert conn.execute(LATEST_SAMPLE).fetchone()[0] == t0 + timedelta(minutes=115)
+        refresh_rollups(conn)
+        conn.commit()
+        newest_bucket = conn.execute("SELECT max(bucket) FROM signal_rollup_15m").fetchone()[0]
+        assert newest_bucket == t0 + timedelta(minutes=105)
+        assert conn.execute(LATEST_SAMPLE).fetchone()[0] == t0 + timedelta(minutes=115)
+        store(conn, range(120, 300, 5))  # rollups behind by three hours
+        conn.commit()
+        assert conn.execute(LATEST_SAMPLE).fetchone()[0] == t0 + timedelta(minutes=295)
