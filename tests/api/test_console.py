@@ -195,6 +195,11 @@ def test_register_edit_round_trips_with_history(page, keys, base) -> None:
     assert page.input_value("select[name=status]") == "assessed"
     assert page.input_value(".measure input[placeholder=measure]") == "vibration route weekly"
     assert 'owner: null → "Dana"' in page.inner_text("#history")
+    # The alert that fed the entry leads to its asset page, where it is explained.
+    asset = page.get_attribute("#entry a.alert-link", "href")
+    page.click("#entry a.alert-link")
+    page.wait_for_selector("#contributions .contrib")
+    assert page.evaluate("location.hash") == asset
     assert page.errors == []
 
 

@@ -516,7 +516,7 @@ async function renderEntry(entryId) {
     <select>${opt([1, 2, 3, 4], m.steps || 1)}</select><input type="hidden" value="${esc(m.id || "")}"></div>`;
   $("#main").innerHTML = `<form class="card" id="entry"><h2>${esc(e.entry_id)}: ${esc(e.title)}</h2>
     <p>${rating(e.rating)} now · residual ${rating(e.residual_rating)} · source ${esc(e.source)} · version <span id="version">${e.version}</span>
-    · alerts: ${e.alert_ids.map((a) => esc(a)).join(", ") || "none"}</p>
+    · alerts: ${e.alert_ids.map((a) => (e.asset_id ? `<a class="alert-link" href="#/asset/${encodeURIComponent(e.asset_id)}">${esc(a)}</a>` : esc(a))).join(", ") || "none"}</p>
     <label class="field"><span>Title</span><input type="text" name="title" value="${esc(e.title)}" style="width:60%"></label>
     <label class="field"><span>Hazard</span><input type="text" name="hazard" value="${esc(e.hazard)}"></label>
     <label class="field"><span>Likelihood</span><select name="likelihood">${opt([1, 2, 3, 4, 5], e.likelihood)}</select></label>
