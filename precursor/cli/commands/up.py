@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--demo",
         action="store_true",
-        help="also run a simulated plant: backfill recent days, then live",
+        help="also run a simulated plant (backfill recent days, then live), train a first "
+        "model, and print a console link signed in with the demo's admin key",
     )
     p.add_argument("--demo-assets", type=asset_count, default=40, help="demo plant size (40)")
     p.add_argument(
