@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import psycopg
+import pytest
+
 from tests.api.conftest import auth
 from tests.api.seed import P01_ALERT, at
 
@@ -64,12 +69,35 @@ def test_alerts_bad_parameters_are_4xx_json(client, keys) -> None:
     assert client.get("/v1/alerts/nope", headers=h).status_code == 404
 
 
-def test_alert_detail_has_contributions_events_and_register_entry(client, keys) -> None:
+def test_alert_detail_has_contributions_events_and_register_entry(client, keys, api_db) -> None:
     d = client.get(f"/v1/alerts/{P01}", headers=auth(keys["operator"])).json()
     assert d["contributions"][0]["signal"] == "vibration"
     kinds = [e["kind"] for e in d["events"]]
     assert kinds[0] == "opened" and "escalated" in kinds  # high, then critical
     assert len(d["register_entries"]) == 1
+    # Each tag over the 6 h before the alert opened against the 7 days before those, most
+    # deviating first: here recomputed from the stored samples, independently of the API.
+    opened = datetime.fromisoformat(d["opened_at"])
+    with psycopg.connect(api_db) as conn:
+        want = {
+            tag: (n, mean, base, std)
+            for tag, n, mean, base, std in conn.execute(
+                "SELECT tag, count(*) FILTER (WHERE ts >= %(w)s), avg(value) FILTER (WHERE ts >= "
+                "%(w)s), avg(value) FILTER (WHERE ts < %(w)s), stddev_samp(value) FILTER (WHERE "
+                "ts < %(w)s) FROM signal_samples WHERE asset_id = 'P-01' AND ts >= %(b)s AND "
+                "ts < %(t)s GROUP BY tag",
+                {"w": opened - timedelta(hours=6), "b": opened - timedelta(days=7, hours=6),
+                 "t": opened},
+            )
+        }  # fmt: skip
+    got = {x["tag"]: x for x in d["deviations"]}
+    assert set(got) == set(want) == {"vibration", "bearing_temp"}
+    for tag, (n, mean, base, std) in want.items():
+        assert got[tag]["samples"] == n == 36  # 10-minute samples
+        assert got[tag]["window_mean"] == pytest.approx(mean)
+        assert got[tag]["level_z"] == pytest.approx((mean - base) / std, abs=1e-4)
+    scores = [x["score"] for x in d["deviations"]]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_acknowledge_records_who_and_when_once(client, keys) -> None:

@@ -114,7 +114,15 @@ def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) 
     # A contribution reads as the factor it multiplied the odds by: 0.8 log-odds is x2.2.
     page.goto(f"{base}/#/asset/P-01")
     page.wait_for_selector("#contributions .contrib")
-    assert "×2.2 odds" in page.inner_text("#contributions .contrib:has-text('vibration')")
+    told = page.inner_text("#contributions .contrib:has-text('vibration')")
+    assert "×2.2 odds" in told
+    # ... and beside it what the tag itself did before the alert, as the API computed it.
+    detail = page.evaluate(f"async () => api('/v1/alerts/{P01_ALERT}')")
+    vib = next(d for d in detail["deviations"] if d["tag"] == "vibration")
+    mean = float(format(vib["window_mean"], ".3g"))  # three significant digits, as shown
+    sign = "+" if vib["level_z"] >= 0 else "-"
+    assert f"6 h before: {mean:g} (usual " in told
+    assert f"{sign}{abs(vib['level_z']):.1f}σ)" in told
     # The signal the alert named comes first, though "bearing_temp" sorts before it.
     assert [h.inner_text() for h in page.query_selector_all("#signals h4")] == [
         "vibration", "bearing_temp"

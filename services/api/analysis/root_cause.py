@@ -1,10 +1,11 @@
 """Root cause of one stop: signals ranked by deviation from the asset's own baseline, the
-alarms and dispatch events before it, the alert that warned of it, and similar past stops."""
+alarms and dispatch events before it, the alert that warned of it, and similar past stops; the
+same deviations explain an alert's opening."""
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -92,15 +93,18 @@ def _distance(a: dict[str, tuple[float, float]], b: dict[str, tuple[float, float
     return math.sqrt(sq / len(common))
 
 
-def root_cause(conn: psycopg.Connection, stop: dict, lookback: timedelta) -> dict:
-    """Everything the reliability engineer looks at first, for one stop."""
-    t0, asset = stop["started_at"], stop["asset_id"]
+def deviations(
+    conn: psycopg.Connection, asset: str, t0: datetime, lookback: timedelta
+) -> tuple[list[dict], list[dict]]:
+    """Every tag of the asset over the lookback before t0 against its 7-day baseline before
+    that, most deviating first; and the raw rows (for a stop's similarity signature)."""
     w = t0 - lookback
     lookback_h = lookback.total_seconds() / 3600
-    cur = conn.cursor(row_factory=dict_row)
-    rows = cur.execute(
-        SIGNALS_SQL, {"asset": asset, "w": w, "b": w - BASELINE, "t0": t0}
-    ).fetchall()
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(SIGNALS_SQL, {"asset": asset, "w": w, "b": w - BASELINE, "t0": t0})
+        .fetchall()
+    )
     signals = []
     for r in rows:
         level, slope = deviation(r, lookback_h)
@@ -117,6 +121,16 @@ def root_cause(conn: psycopg.Connection, stop: dict, lookback: timedelta) -> dic
             }
         )
     signals.sort(key=lambda s: (-s["score"], s["tag"]))
+    return signals, rows
+
+
+def root_cause(conn: psycopg.Connection, stop: dict, lookback: timedelta) -> dict:
+    """Everything the reliability engineer looks at first, for one stop."""
+    t0, asset = stop["started_at"], stop["asset_id"]
+    w = t0 - lookback
+    lookback_h = lookback.total_seconds() / 3600
+    cur = conn.cursor(row_factory=dict_row)
+    signals, rows = deviations(conn, asset, t0, lookback)
     alarms = cur.execute(
         "SELECT ts, tag, kind, priority, state, code FROM alarms WHERE asset_id = %s "
         "AND ts >= %s AND ts < %s ORDER BY ts LIMIT 500",

@@ -291,6 +291,8 @@ async function renderAsset(assetId) {
     const from = new Date(opened - 24 * 3600e3).toISOString();
     const to = new Date(opened + 6 * 3600e3).toISOString();
     const signals = await api(`/v1/assets/${encodeURIComponent(assetId)}/signals?from=${from}&to=${to}&points=200`);
+    const detail = await api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}`);
+    const moved = new Map(detail.deviations.map((d) => [d.tag, d]));
     // The signals the alert named come first, in its order; an operator reads from the top.
     const rank = new Map((alert.contributions || []).map((c, i) => [c.signal, i]));
     const named = (tag) => rank.get(tag) ?? Infinity;
@@ -312,7 +314,8 @@ async function renderAsset(assetId) {
       <p class="muted">how much each signal raised the odds of an incident, as last explained (scores near or above the alert level are explained)</p>` +
       weighty.map((c) => `<div class="contrib"><span style="min-width:14em">${signal(c.signal)}</span>
         <span class="b" style="width:${(10 * Math.abs(c.contribution)) / max}em"></span>
-        <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span></div>`).join("") +
+        <span title="${c.contribution.toFixed(3)} log-odds (SHAP)">×${Math.exp(c.contribution).toFixed(1)} odds</span>
+        ${movedText(moved.get(c.signal))}</div>`).join("") +
       (slight ? `<p class="muted">and ${slight} more that moved the odds by less than 5 %</p>` : "") +
       outcomeForm(alert);
   }
@@ -345,6 +348,16 @@ async function renderAsset(assetId) {
       renderAsset(assetId);
     } catch (error) { $("#outcome-status").textContent = error.message; }
   });
+}
+
+// What a named tag did in the 6 h before the alert opened, in its own units, against its usual
+// (the 7 days before): "6.02 (usual 3.11 ± 0.42, +6.9σ)". The odds say how much it counted;
+// this says what the operator would see on the panel.
+function movedText(d) {
+  if (!d || d.window_mean == null || d.baseline_mean == null) return "";
+  const n = (v) => Number(v.toPrecision(3));
+  const z = d.level_z == null ? "" : `, ${d.level_z >= 0 ? "+" : ""}${d.level_z.toFixed(1)}σ`;
+  return `<span class="muted moved" title="mean of the 6 h before the alert opened, against the 7 days before that">6 h before: ${n(d.window_mean)} (usual ${n(d.baseline_mean)} ± ${n(d.baseline_std ?? 0)}${z})</span>`;
 }
 
 // The asset's alerts before the latest: whether it has cried wolf before, or warned in time.

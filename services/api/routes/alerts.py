@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import orjson
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Query, Request
 from psycopg.rows import dict_row
 
 from precursor.core.errors import Conflict, InvalidInput, NotFound
+from services.api.analysis.root_cause import deviations
 from services.api.deps import AnalystCaller, Caller, Conn, OperatorCaller, Pool
 from services.api.params import AssetFilter, EntityId, Limit
 from services.api.schemas.alerts import (
@@ -26,6 +27,9 @@ from services.api.schemas.common import ERRORS, Rating
 from services.predict.alerts_store import COLUMNS, alert_json, load_alert, record_event
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
+# The window before an alert opened whose signals are set against their 7-day baseline: the
+# model's longest trend window short of a day, long enough for a drift to show.
+ALERT_LOOKBACK = timedelta(hours=6)
 
 
 def encode_cursor(opened_at: datetime, alert_id: str) -> str:
@@ -130,6 +134,8 @@ def get_alert(alert_id: EntityId, conn: Conn, _: Caller) -> dict:
             (alert_id,),
         )
     ]
+    # What the signals did before it opened, in their own units, beside the model's odds.
+    row["deviations"] = deviations(conn, row["asset_id"], row["opened_at"], ALERT_LOOKBACK)[0]
     return row
 
 

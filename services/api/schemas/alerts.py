@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from services.api.schemas.common import Contribution, Rating, StrictBody, Text
+from services.api.schemas.downtime import SignalDeviation
 
 AlertStatus = Literal["open", "acknowledged", "closed"]
 Outcome = Literal["true_positive", "false_alarm", "too_late"]
@@ -51,6 +52,10 @@ class AlertDetail(AlertPublic):
 
     events: list[AlertEvent]
     register_entries: list[str]
+    deviations: list[SignalDeviation] = Field(
+        description="every tag over the 6 h before the alert opened against its 7-day baseline "
+        "before that (as the root-cause view computes it), most deviating first"
+    )
     outcome_by: str | None
     outcome_at: datetime | None
 
