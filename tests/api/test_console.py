@@ -122,7 +122,13 @@ def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) 
     mean = float(format(vib["window_mean"], ".3g"))  # three significant digits, as shown
     sign = "+" if vib["level_z"] >= 0 else "-"
     assert f"6 h before: {mean:g} (usual " in told
-    assert f"{sign}{abs(vib['level_z']):.1f}σ)" in told
+    drift = vib["slope_z"]  # said only when it moved a standard deviation or more
+    ending = (
+        f"; {'rising' if drift > 0 else 'falling'} {abs(drift):.1f}σ across them)"
+        if abs(drift) >= 1
+        else ")"
+    )
+    assert f"{sign}{abs(vib['level_z']):.1f}σ{ending}" in told
     # The signal the alert named comes first, though "bearing_temp" sorts before it.
     assert [h.inner_text() for h in page.query_selector_all("#signals h4")] == [
         "vibration", "bearing_temp"

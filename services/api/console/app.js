@@ -351,13 +351,16 @@ async function renderAsset(assetId) {
 }
 
 // What a named tag did in the 6 h before the alert opened, in its own units, against its usual
-// (the 7 days before): "6.02 (usual 3.11 ± 0.42, +6.9σ)". The odds say how much it counted;
-// this says what the operator would see on the panel.
+// (the 7 days before): "3.61 (usual 3 ± 0.49, +1.2σ; rising 3.7σ across them)". The odds say
+// how much it counted; this says what the operator would see on the panel.
 function movedText(d) {
   if (!d || d.window_mean == null || d.baseline_mean == null) return "";
   const n = (v) => Number(v.toPrecision(3));
   const z = d.level_z == null ? "" : `, ${d.level_z >= 0 ? "+" : ""}${d.level_z.toFixed(1)}σ`;
-  return `<span class="muted moved" title="mean of the 6 h before the alert opened, against the 7 days before that">6 h before: ${n(d.window_mean)} (usual ${n(d.baseline_mean)} ± ${n(d.baseline_std ?? 0)}${z})</span>`;
+  // A wearing part often shows as a drift before its mean leaves the usual band.
+  const drift = d.slope_z != null && Math.abs(d.slope_z) >= 1
+    ? `; ${d.slope_z > 0 ? "rising" : "falling"} ${Math.abs(d.slope_z).toFixed(1)}σ across them` : "";
+  return `<span class="muted moved" title="mean of the 6 h before the alert opened, against the 7 days before that">6 h before: ${n(d.window_mean)} (usual ${n(d.baseline_mean)} ± ${n(d.baseline_std ?? 0)}${z}${drift})</span>`;
 }
 
 // The asset's alerts before the latest: whether it has cried wolf before, or warned in time.
