@@ -177,7 +177,13 @@ def test_pareto_draws_bars_and_drills_down_to_root_cause_and_rca(page, keys, bas
     bars[0].click()
     page.click("#stops a:has-text('P01-6')")
     page.wait_for_selector("#deviations tbody tr")
-    assert page.inner_text("#deviations tbody tr:first-child").startswith("vibration")
+    first = page.inner_text("#deviations tbody tr:first-child")
+    assert first.startswith("vibration")
+    # In the tag's own units too: its mean before the stop against its usual.
+    rc = page.evaluate("async () => api('/v1/downtime/P01-6/root-cause')")
+    vib = rc["signals"][0]
+    usual = f"{float(format(vib['baseline_mean'], '.3g')):g} ± "
+    assert f"{float(format(vib['window_mean'], '.3g')):g}" in first and usual in first
     page.fill(".why input[placeholder=why]", "bearing overheated")
     page.fill(".why input[placeholder=because]", "grease line blocked")
     page.fill("textarea[name=tree]", "bearing failure\n  no lubrication\n    blocked line")

@@ -353,9 +353,12 @@ async function renderAsset(assetId) {
 // What a named tag did in the 6 h before the alert opened, in its own units, against its usual
 // (the 7 days before): "3.61 (usual 3 ± 0.49, +1.2σ; rising 3.7σ across them)". The odds say
 // how much it counted; this says what the operator would see on the panel.
+// A signal's value as people read it off a panel: three significant digits.
+const sig3 = (v) => (v == null ? "–" : String(Number(v.toPrecision(3))));
+
 function movedText(d) {
   if (!d || d.window_mean == null || d.baseline_mean == null) return "";
-  const n = (v) => Number(v.toPrecision(3));
+  const n = sig3;
   const z = d.level_z == null ? "" : `, ${d.level_z >= 0 ? "+" : ""}${d.level_z.toFixed(1)}σ`;
   // A wearing part often shows as a drift before its mean leaves the usual band.
   const drift = d.slope_z != null && Math.abs(d.slope_z) >= 1
@@ -468,8 +471,10 @@ async function renderStop(eventId) {
     · crew ${esc(s.crew || "–")} · ${esc(s.shift)} shift</p>
     <p>${pa ? `Warned ${pa.lead_h.toFixed(1)} h ahead by alert ${esc(pa.alert_id)} (${rating(pa.peak_rating)})` : "No alert preceded this stop."}</p></section>
     <div class="grid2"><section class="card"><h3>Signals by deviation (${rc.lookback_h} h before vs the 7 days before that)</h3>
-    <table id="deviations"><thead><tr><th>Tag</th><th>Score</th><th>Level z</th><th>Drift z</th></tr></thead><tbody>
-    ${rc.signals.map((g) => `<tr><td>${esc(g.tag)}</td><td>${g.score.toFixed(2)}</td><td>${g.level_z?.toFixed(2) ?? "–"}</td><td>${g.slope_z?.toFixed(2) ?? "–"}</td></tr>`).join("")}
+    <table id="deviations"><thead><tr><th>Tag</th><th>Score</th><th>Level z</th><th>Drift z</th>
+    <th title="mean over the lookback">Before the stop</th><th title="mean ± standard deviation of the 7 days before">Usual</th></tr></thead><tbody>
+    ${rc.signals.map((g) => `<tr><td>${esc(g.tag)}</td><td>${g.score.toFixed(2)}</td><td>${g.level_z?.toFixed(2) ?? "–"}</td><td>${g.slope_z?.toFixed(2) ?? "–"}</td>
+      <td>${sig3(g.window_mean)}</td><td>${g.baseline_mean == null ? "–" : `${sig3(g.baseline_mean)} ± ${sig3(g.baseline_std ?? 0)}`}</td></tr>`).join("")}
     </tbody></table></section><section class="card"><h3>Alarms and dispatch in the lookback</h3>
     <ul>${rc.alarms.map((a) => `<li>${when(a.ts)} ${esc(a.kind)} ${esc(a.tag || "")} ${esc(a.state)}</li>`).join("") || "<li class='muted'>no alarms</li>"}</ul>
     <ul>${rc.dispatch.map((d) => `<li>${when(d.ts)} ${esc(d.state)} ${esc(d.reason_code || "")}</li>`).join("")}</ul>
