@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import orjson
 import psutil
 import psycopg
@@ -250,7 +251,8 @@ def _demo_run(data_dir: Path, resumes: bool) -> dict:
     log = data_dir / "logs" / "simulator.log"
     up = _start_up(data_dir, "--no-demo-script", *SMALL_DEMO)
     try:
-        url = _wait_endpoints(data_dir, up)["database_url"]
+        endpoints = _wait_endpoints(data_dir, up)
+        url = endpoints["database_url"]
 
         def latest() -> datetime:
             with psycopg.connect(url) as conn:
@@ -267,11 +269,14 @@ def _demo_run(data_dir: Path, resumes: bool) -> dict:
         with psycopg.connect(url) as conn:
             events = dict(conn.execute("SELECT event_id, ts FROM dispatch_events").fetchall())
             stored = latest()
+        # The console key the run printed signs in at its API.
+        key = (data_dir / "demo-console-key").read_text().strip()
+        me = httpx.get(f"{endpoints['api_url']}/v1/me", headers={"Authorization": f"Bearer {key}"})
         assert _stop(up, signal.SIGINT) < 30
     finally:
         if up.poll() is None:
             up.kill()
-    return {"out": up.stdout.read(), "latest": stored, "events": events}
+    return {"out": up.stdout.read(), "latest": stored, "events": events, "me": me.json()}
 
 
 def test_a_second_demo_carries_on_the_plant_the_first_left(tmp_path: Path) -> None:
@@ -305,6 +310,7 @@ def test_a_second_demo_carries_on_the_plant_the_first_left(tmp_path: Path) -> No
     for run in runs:
         line = next(x for x in run["out"].splitlines() if x.startswith("  console "))
         assert f"/#key={kept}  (signed in with the demo's admin key" in line, line
+        assert run["me"]["role"] == "admin" and run["me"]["name"] == "demo console (up --demo)"
 
 
 @pytest.mark.parametrize(
