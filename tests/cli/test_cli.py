@@ -242,16 +242,30 @@ def test_status_reports_a_running_stack_from_its_endpoints(database_url, tmp_pat
             "INSERT INTO rollup_dirty VALUES ('CV-1', '2026-03-01T06:00:00Z'), "
             "('CV-1', '2026-03-01T06:15:00Z')"
         )
-    endpoints = Endpoints(database_url, "127.0.0.1:1", None, "sqlite:///x.db", None, os.getpid())
-    write_endpoints(tmp_path / "endpoints.json", endpoints)
-    env = {"PRECURSOR_DATA_DIR": str(tmp_path)}
-    report = json.loads(_run("status", "--json", env=env).stdout)
-    assert report["running"] and report["database"]["ok"]
-    assert report["database"]["rows"]["signal_samples"] == 2
-    assert report["scoring"]["rollup_backlog"] == {"buckets": 2, "days": 0}
-    table = _run("status", env=env)
-    assert table.returncode == 0
-    assert "2 asset-buckets and 0 asset-days waiting" in table.stdout
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotReadyApi)  # up, no model yet
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    api_url = f"http://127.0.0.1:{api.server_address[1]}"
+    try:
+        endpoints = Endpoints(database_url, "127.0.0.1:1", api_url, "sqlite:///x.db", None,
+                              os.getpid())  # fmt: skip
+        write_endpoints(tmp_path / "endpoints.json", endpoints)
+        env = {"PRECURSOR_DATA_DIR": str(tmp_path)}
+        report = json.loads(_run("status", "--json", env=env).stdout)
+        assert report["running"] and report["database"]["ok"]
+        assert report["database"]["rows"]["signal_samples"] == 2
+        assert report["scoring"]["rollup_backlog"] == {"buckets": 2, "days": 0}
+        table = _run("status", env=env)
+        assert table.returncode == 0
+        assert "2 asset-buckets and 0 asset-days waiting" in table.stdout
+        # The console, and where the demo keeps its key once there is one (never the key).
+        assert f"  console   {api_url}/  (sign in with an API key)\n" in table.stdout
+        (tmp_path / "demo-console-key").write_text("prc_secret\n")
+        table = _run("status", env=env).stdout
+        assert f"the demo's is in {tmp_path / 'demo-console-key'})" in table
+        assert "prc_secret" not in table
+    finally:
+        api.shutdown()
+        api.server_close()
 
 
 def test_status_probes_a_configured_stack_without_up(database_url, tmp_path) -> None:

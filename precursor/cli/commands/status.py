@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 from precursor.cli.commands.args import http_url
+from precursor.cli.commands.demo_key import KEY_FILE
 from precursor.core.endpoints import Endpoints, read_endpoints, without_password
 
 
@@ -141,6 +142,14 @@ def run(args: argparse.Namespace) -> int:
                 f"  api       {found.api_url}  ok={api['ok']} ready={api['ready']}"
                 + (f" ({why})" if why else "")
             )
+            if api["ok"]:
+                # Where people look first; the key itself is not printed (status output gets
+                # pasted into tickets), only where the demo keeps one.
+                demo_key = args.settings.data_dir.resolve() / KEY_FILE
+                print(
+                    f"  console   {found.api_url}/  (sign in with an API key"
+                    + (f"; the demo's is in {demo_key})" if demo_key.exists() else ")")
+                )
     return 0
 
 
