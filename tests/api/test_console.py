@@ -102,6 +102,7 @@ def test_every_page_loads_without_console_errors(page, keys, base, api_db: str) 
         "forecast": "#heat .tile",
         "downtime": "#pareto .bar",
         "register": "#register tbody tr",
+        "model": "#champion",
         "asset/P-01": "#signals svg",
         "stop/P01-6": "#deviations tbody tr",
         f"entry/{entry}": "#history tbody tr",
@@ -492,4 +493,47 @@ def test_the_asset_page_follows_its_alert_live_and_a_closing_is_told_by_its_peak
     score_through_the_scorer(api_db, "P-02", steps[1:], [0.01] * 17, 2, [None] * 17)
     page.wait_for_selector("#toast div:has-text('P-02: alert closed (peak high)')", timeout=20_000)
     page.wait_for_selector(f"#contributions:has-text('{opened}, closed')")
+    assert page.errors == []
+
+
+def test_the_model_page_says_what_the_champion_did_on_its_test_window(
+    page, keys, base, api_db: str
+) -> None:
+    sign_in(page, keys["operator"])  # every role may read it
+    page.click("nav a[data-view=model]")
+    page.wait_for_selector("#champion:has-text('No model yet')")
+    metrics = {"test.incidents": 7, "test.warned_1h": 3, "test.recall_at_1h": 3 / 7,
+               "test.recall_at_1h_precursor": 0.75, "test.median_lead_h": 8.68,
+               "test.false_alerts_per_asset_week": 0.176, "test.alerts_per_shift": 0.625,
+               "test.pr_auc": 0.103, "baseline.threshold.incidents": 7,
+               "baseline.threshold.warned_1h": 1, "baseline.threshold.recall_at_1h": 1 / 7,
+               "baseline.threshold.median_lead_h": 24.6}  # fmt: skip
+    with psycopg.connect(api_db) as conn:
+        conn.execute(
+            "INSERT INTO model_versions (version, champion, created_at, metrics, threshold) "
+            "VALUES ('2', true, 1796695698554, %s, 0.112), ('1', false, 1796600000000, '{}', NULL)",
+            (psycopg.types.json.Jsonb(metrics),),
+        )
+    try:
+        page.goto(f"{base}/#/alerts")
+        page.goto(f"{base}/#/model")
+        page.wait_for_selector("#model-figures")
+        assert "version 2, trained 2026-12-08 " in page.inner_text("#champion")
+        assert "threshold of 11.2 %" in page.inner_text("#champion")
+        rows = {
+            r.query_selector("td").inner_text(): [
+                c.inner_text() for c in r.query_selector_all("td")
+            ]
+            for r in page.query_selector_all("#model-figures tbody tr")
+        }
+        assert rows["incidents warned at least 1 h ahead"][1:] == [
+            "3 of 7 (42.9 %)", "1 of 7 (14.3 %)", "–"
+        ]  # fmt: skip
+        assert rows["median lead (h)"][1:3] == ["8.7", "24.6"]
+        assert rows["false alerts per asset-week"][1] == "0.18"
+        versions = [r.inner_text().split("\t")[0] for r in page.query_selector_all("#versions tr")]
+        assert versions[1:] == ["2 (champion)", "1"]
+    finally:
+        with psycopg.connect(api_db) as conn:
+            conn.execute("DELETE FROM model_versions")
     assert page.errors == []

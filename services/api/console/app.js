@@ -581,6 +581,58 @@ async function renderEntry(entryId) {
 // how much of the register has measures, downtime and incidents, and the least reliable assets.
 const PERIODS = { "7": "last 7 days", "30": "last 30 days", "": "all time" };
 
+// The model that scores the plant and what it did on data it was not trained on (its test
+// window, as `precursor train` measured it, beside the two baselines at the same alert budget):
+// whether to trust an alert starts with how often such alerts came early, and how often falsely.
+const MODEL_ROWS = [
+  ["incidents warned at least 1 h ahead", (m) => m.incidents == null ? "–"
+    : `${m.warned_1h ?? Math.round(m.recall_at_1h * m.incidents)} of ${m.incidents} (${pct(m.recall_at_1h)})`],
+  ["of those with a precursor", (m) => pct(m.recall_at_1h_precursor)],
+  ["median lead (h)", (m) => fixed(m.median_lead_h)],
+  ["false alerts per asset-week", (m) => fixed(m.false_alerts_per_asset_week, 2)],
+  ["alerts per shift", (m) => fixed(m.alerts_per_shift, 2)],
+  ["PR-AUC per row", (m) => fixed(m.pr_auc, 3)],
+];
+const fixed = (v, digits = 1) => (v == null ? "–" : Number(v).toFixed(digits));
+
+// "test.median_lead_h" -> {median_lead_h: ...} for one prefix of an MLflow run's metrics.
+function metricsOf(metrics, prefix) {
+  return Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith(prefix))
+    .map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+async function renderModel() {
+  const m = await api("/v1/models");
+  if (currentView() !== "model") return;
+  const champion = m.versions.find((v) => v.champion);
+  const trained = (v) => (v.created_at ? when(new Date(v.created_at).toISOString()) : "–");
+  let figures = `<p class="muted">no figures: this version was not registered by \`precursor train\`</p>`;
+  const test = champion ? metricsOf(champion.metrics, "test.") : {};
+  if (Object.keys(test).length) {
+    const bases = [["static thresholds", "baseline.threshold."], ["IsolationForest", "baseline.isolation_forest."]]
+      .map(([name, prefix]) => [name, metricsOf(champion.metrics, prefix)]);
+    figures = `<table id="model-figures"><thead><tr><th>On its test window</th><th>the model</th>
+      ${bases.map(([name]) => `<th>${esc(name)}</th>`).join("")}</tr></thead><tbody>
+      ${MODEL_ROWS.map(([label, show]) => `<tr><td>${esc(label)}</td><td>${show(test)}</td>
+        ${bases.map(([, b]) => `<td>${show(b)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  }
+  const versions = m.versions.map((v) => {
+    const t = metricsOf(v.metrics, "test.");
+    return `<tr><td>${esc(v.version)}${v.champion ? " (champion)" : ""}</td><td>${trained(v)}</td>
+      <td>${v.threshold == null ? "–" : pct(v.threshold)}</td><td>${MODEL_ROWS[0][1](t)}</td><td>${fixed(t.median_lead_h)}</td>
+      <td>${fixed(t.false_alerts_per_asset_week, 2)}</td></tr>`;
+  }).join("");
+  $("#main").innerHTML = `<section class="card"><h2>Model</h2>
+    <p id="champion">${champion ? `${esc(m.name)} version ${esc(champion.version)}, trained ${trained(champion)}; alerts are
+      judged against its threshold of ${champion.threshold == null ? "–" : pct(champion.threshold)} (the likelihood bands are multiples of it)`
+      : "No model yet: nothing is scored until `precursor train` registers one."}</p>${champion ? figures : ""}
+    <p class="muted">Each version is measured on the test window of the data it was trained on, after a gap
+      of at least the horizon; a new version replaces the champion only when it does better than the champion on that same window.</p></section>
+    <section class="card"><h3>Versions</h3><table id="versions"><thead><tr><th>Version</th><th>Trained</th><th>Threshold</th>
+    <th>Warned ≥ 1 h</th><th>Median lead (h)</th><th>False alerts / asset-week</th></tr></thead><tbody>${versions
+    || `<tr><td colspan="6" class="muted">none registered</td></tr>`}</tbody></table></section>`;
+}
+
 async function renderKpis() {
   const days = sessionStorage.getItem("precursor.kpis.days") ?? "30";
   // The period ends at the newest score, not the wall clock: a simulated or replayed plant's
@@ -630,6 +682,7 @@ async function route() {
     else if (view === "register") await renderRegister();
     else if (view === "entry") await renderEntry(id);
     else if (view === "kpis") await renderKpis();
+    else if (view === "model") await renderModel();
     else await renderAlerts();
   } catch (error) {
     if (error.status === 401) {
