@@ -350,20 +350,19 @@ async function renderAsset(assetId) {
   });
 }
 
-// What a named tag did in the 6 h before the alert opened, in its own units, against its usual
-// (the 7 days before): "3.61 (usual 3 ± 0.49, +1.2σ; rising 3.7σ across them)". The odds say
-// how much it counted; this says what the operator would see on the panel.
 // A signal's value as people read it off a panel: three significant digits.
 const sig3 = (v) => (v == null ? "–" : String(Number(v.toPrecision(3))));
 
+// What a named tag did in the 6 h before the alert opened, in its own units, against its usual
+// (the 7 days before): "3.61 (usual 3 ± 0.49, +1.2σ; rising 3.7σ across them)". The odds say
+// how much it counted; this says what the operator would see on the panel.
 function movedText(d) {
   if (!d || d.window_mean == null || d.baseline_mean == null) return "";
-  const n = sig3;
   const z = d.level_z == null ? "" : `, ${d.level_z >= 0 ? "+" : ""}${d.level_z.toFixed(1)}σ`;
   // A wearing part often shows as a drift before its mean leaves the usual band.
   const drift = d.slope_z != null && Math.abs(d.slope_z) >= 1
     ? `; ${d.slope_z > 0 ? "rising" : "falling"} ${Math.abs(d.slope_z).toFixed(1)}σ across them` : "";
-  return `<span class="muted moved" title="mean of the 6 h before the alert opened, against the 7 days before that">6 h before: ${n(d.window_mean)} (usual ${n(d.baseline_mean)} ± ${n(d.baseline_std ?? 0)}${z}${drift})</span>`;
+  return `<span class="muted moved" title="mean of the 6 h before the alert opened, against the 7 days before that">6 h before: ${sig3(d.window_mean)} (usual ${sig3(d.baseline_mean)} ± ${sig3(d.baseline_std ?? 0)}${z}${drift})</span>`;
 }
 
 // The asset's alerts before the latest: whether it has cried wolf before, or warned in time.
@@ -588,12 +587,12 @@ const MODEL_ROWS = [
   ["incidents warned at least 1 h ahead", (m) => m.incidents == null ? "–"
     : `${m.warned_1h ?? Math.round(m.recall_at_1h * m.incidents)} of ${m.incidents} (${pct(m.recall_at_1h)})`],
   ["of those with a precursor", (m) => pct(m.recall_at_1h_precursor)],
-  ["median lead (h)", (m) => fixed(m.median_lead_h)],
-  ["false alerts per asset-week", (m) => fixed(m.false_alerts_per_asset_week, 2)],
-  ["alerts per shift", (m) => fixed(m.alerts_per_shift, 2)],
-  ["PR-AUC per row", (m) => fixed(m.pr_auc, 3)],
+  ["median lead (h)", (m) => num(m.median_lead_h)],
+  ["false alerts per asset-week", (m) => num(m.false_alerts_per_asset_week, 2)],
+  ["alerts per shift", (m) => num(m.alerts_per_shift, 2)],
+  ["PR-AUC per row", (m) => num(m.pr_auc, 3)],
 ];
-const fixed = (v, digits = 1) => (v == null ? "–" : Number(v).toFixed(digits));
+const num = (v, digits = 1) => (v == null ? "–" : Number(v).toFixed(digits));
 
 // "test.median_lead_h" -> {median_lead_h: ...} for one prefix of an MLflow run's metrics.
 function metricsOf(metrics, prefix) {
@@ -619,8 +618,8 @@ async function renderModel() {
   const versions = m.versions.map((v) => {
     const t = metricsOf(v.metrics, "test.");
     return `<tr><td>${esc(v.version)}${v.champion ? " (champion)" : ""}</td><td>${trained(v)}</td>
-      <td>${v.threshold == null ? "–" : pct(v.threshold)}</td><td>${MODEL_ROWS[0][1](t)}</td><td>${fixed(t.median_lead_h)}</td>
-      <td>${fixed(t.false_alerts_per_asset_week, 2)}</td></tr>`;
+      <td>${v.threshold == null ? "–" : pct(v.threshold)}</td><td>${MODEL_ROWS[0][1](t)}</td><td>${num(t.median_lead_h)}</td>
+      <td>${num(t.false_alerts_per_asset_week, 2)}</td></tr>`;
   }).join("");
   $("#main").innerHTML = `<section class="card"><h2>Model</h2>
     <p id="champion">${champion ? `${esc(m.name)} version ${esc(champion.version)}, trained ${trained(champion)}; alerts are
@@ -641,7 +640,6 @@ async function renderKpis() {
   const end = assets.map((a) => a.latest?.ts).filter(Boolean).sort().pop();
   const from = days && end ? new Date(new Date(end).getTime() - days * 86400e3).toISOString() : null;
   const k = await api(`/v1/kpis${from ? `?from=${encodeURIComponent(from)}` : ""}`);
-  const num = (v, digits = 1) => (v == null ? "–" : Number(v).toFixed(digits));
   const tiles = [
     ["alerts raised", k.alerts_raised], ["acknowledged", k.alerts_acknowledged],
     ["median minutes to acknowledge", num(k.median_time_to_ack_min)],
