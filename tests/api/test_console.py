@@ -259,6 +259,13 @@ def test_alert_list_leads_with_the_peak_a_closed_alert_reached(page, keys, api_d
     row = page.wait_for_selector(f"tr[data-alert='{alert_id}']")
     assert row.query_selector("td.peak").inner_text().strip() == "◆ high"
     assert row.query_selector("td.latest").inner_text().startswith("○ low")
+    # Filtered by peak: the alerts that went critical, the closed high one not among them.
+    page.select_option("#peak", "critical")
+    page.wait_for_selector(f"tr[data-alert='{alert_id}']", state="detached")
+    peaks = {r.inner_text().strip() for r in page.query_selector_all("#alerts td.peak")}
+    assert peaks == {"▲ critical"}
+    page.select_option("#peak", "")
+    page.wait_for_selector(f"tr[data-alert='{alert_id}']")
     assert page.errors == []
 
 

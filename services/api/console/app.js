@@ -246,7 +246,8 @@ const statusOf = (a) => `${esc(a.status)}${a.status !== "closed" && a.below_sinc
 
 async function renderAlerts(highlight) {
   const status = sessionStorage.getItem("precursor.alerts.status") || "";
-  const page = await api(`/v1/alerts?limit=200${status ? `&status=${status}` : ""}`);
+  const peak = sessionStorage.getItem("precursor.alerts.peak") || "";
+  const page = await api(`/v1/alerts?limit=200${status ? `&status=${status}` : ""}${peak ? `&peak_rating=${peak}` : ""}`);
   if (currentView() !== "alerts") return;
   const rows = page.items.map((a) => `<tr data-alert="${esc(a.alert_id)}" class="${a.alert_id === highlight ? "flash" : ""}">
     <td class="peak">${rating(a.peak_rating)}</td><td><a href="#/asset/${encodeURIComponent(a.asset_id)}">${esc(a.asset_id)}</a></td>
@@ -257,11 +258,18 @@ async function renderAlerts(highlight) {
   $("#main").innerHTML = `<section class="card"><h2>Alerts</h2>
     <label>Status <select id="status">${["", "open", "acknowledged", "closed"].map((s) =>
       `<option value="${s}" ${s === status ? "selected" : ""}>${s || "all"}</option>`).join("")}</select></label>
+    <label>Peak <select id="peak">${["", "high", "critical"].map((s) =>
+      `<option value="${s}" ${s === peak ? "selected" : ""}>${s || "any"}</option>`).join("")}</select></label>
     <table id="alerts"><thead><tr><th title="the highest rating the alert reached">Peak</th><th>Asset</th><th>Status</th><th>Opened</th>
     <th title="the asset's latest score while the alert is open; for a closed alert, the score that closed it">Latest</th>
     <th>Top signals</th><th></th></tr></thead><tbody>${rows || `<tr><td colspan="7" class="muted">no alerts</td></tr>`}</tbody></table></section>`;
   $("#status").addEventListener("change", (e) => {
     sessionStorage.setItem("precursor.alerts.status", e.target.value);
+    renderAlerts();
+  });
+  // HSE leads look back at the alerts that went critical, whatever they read now.
+  $("#peak").addEventListener("change", (e) => {
+    sessionStorage.setItem("precursor.alerts.peak", e.target.value);
     renderAlerts();
   });
   for (const button of document.querySelectorAll("button.ack")) {
